@@ -1,0 +1,67 @@
+"""Shared CLI plumbing: the root group, settings in the context, safe error reporting."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from etl.errors import BorderwatchError
+from etl.settings import Settings
+
+log = logging.getLogger("borderwatch")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """The Settings object loaded once by the root group."""
+    root = ctx.find_root()
+    if root.obj is None:
+        try:
+            root.obj = Settings()
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"BORDERWATCH_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise click.UsageError(f"invalid setting: {problems}") from exc
+        logging.basicConfig(
+            level=root.obj.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    return root.obj  # type: ignore[no-any-return]
+
+
+def safe(func: F) -> F:
+    """Turn a ``BorderwatchError`` into its safe message and exit code, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BorderwatchError as exc:
+            if exc.detail:
+                log.debug("detail: %s", exc.detail)
+            click.echo(f"Error: {exc.user_message}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing more was written.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli_group(ctx: click.Context) -> None:
+    """borderwatch: situation picture for the border services of the Western Balkans and Türkiye.
+
+    Settings come from BORDERWATCH_* environment variables (see README, 'Configuration').
+    """
+    settings_from(ctx)

@@ -1,0 +1,128 @@
+"""The one settings class of borderwatch (env prefix ``BORDERWATCH_``).
+
+Loaded in the CLI and in ``create_app()``, never at import time. Every field carries a
+description; ``tests/etl/test_settings.py`` checks that each one is documented in README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration read from ``BORDERWATCH_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BORDERWATCH_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of an existing PostGIS database (postgresql+psycopg://user:pass@host/db). "
+            "Empty: borderwatch runs its own embedded PostgreSQL + PostGIS cluster in data_dir."
+        ),
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Folder for the embedded cluster (data_dir/postgres), logs and generated demo files.",
+    )
+    pg_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of the embedded cluster on 127.0.0.1; 0 picks a free port on first start and "
+            "keeps it. Never 5432 (the system cluster)."
+        ),
+    )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder holding initdb/pg_ctl/postgres; empty: newest /usr/lib/postgresql/*/bin.",
+    )
+    pg_auto_install: bool = Field(
+        default=True,
+        description="As root on Debian/Ubuntu, install missing PostgreSQL/PostGIS packages with apt.",
+    )
+    database_name: str = Field(
+        default="borderwatch", description="Database name inside the embedded cluster."
+    )
+    statement_timeout_ms: int = Field(
+        default=15000,
+        ge=100,
+        description="Time limit of every dashboard (read) query, in milliseconds.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the dashboard listens on.")
+    port: int = Field(default=8050, ge=1, le=65535, description="Port the dashboard listens on.")
+    tile_url: str | None = Field(
+        default=None,
+        description=(
+            "Optional online tile layer URL template ({z}/{x}/{y}); empty: only the offline "
+            "basemap drawn from borderwatch's own geodata."
+        ),
+    )
+    tile_attribution: str = Field(
+        default="", description="Attribution text shown for the optional online tile layer."
+    )
+    refresh_interval_s: int = Field(
+        default=30,
+        ge=2,
+        description="Auto-refresh interval of the coordination-centre mode, in seconds.",
+    )
+    max_map_features: int = Field(
+        default=5000,
+        ge=100,
+        description="Most features the map receives per update; beyond it incidents are aggregated.",
+    )
+    bcp_radius_km: float = Field(
+        default=10.0,
+        gt=0,
+        description="Radius within which an incident is linked to its nearest BCP on load.",
+    )
+    bcp_max_border_km: float = Field(
+        default=3.0,
+        gt=0,
+        description="A BCP farther than this from its declared pair's border line is rejected.",
+    )
+    h3_resolutions: tuple[int, ...] = Field(
+        default=(5, 7, 9),
+        description="H3 resolutions computed for every incident on load (comma-free JSON list).",
+    )
+    load_chunk_rows: int = Field(
+        default=50000,
+        ge=100,
+        description="Rows per chunk when streaming an input file into the warehouse.",
+    )
+    lock_timeout_s: int = Field(
+        default=600,
+        ge=0,
+        description="How long a load waits for another running load to finish before giving up.",
+    )
+    demo_incidents: int = Field(
+        default=50000, ge=0, description="Incidents in the default demo dataset (make run)."
+    )
+    demo_days: int = Field(
+        default=730, ge=7, description="Days of history in the default demo dataset."
+    )
+    demo_seed: int = Field(default=2009, description="Random seed of the demo dataset.")
+    log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+
+    @property
+    def pg_data_dir(self) -> Path:
+        """Folder of the embedded cluster."""
+        return self.data_dir / "postgres"
+
+    @property
+    def uses_embedded(self) -> bool:
+        """True when no external database URL is configured."""
+        return self.database_url is None or not self.database_url.get_secret_value()
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment (and any explicit overrides)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

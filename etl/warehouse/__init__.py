@@ -1,0 +1,1 @@
+"""The one home of the warehouse: schema, engine, embedded cluster, migrations."""

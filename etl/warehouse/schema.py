@@ -1,0 +1,268 @@
+"""The warehouse tables (SQLAlchemy Core + GeoAlchemy2). Geometries are stored in EPSG:4326.
+
+This module and ``migrations/`` are the one home of the schema; ``tests/etl/test_migrations.py``
+checks that the migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+SRID = 4326
+
+metadata = MetaData()
+
+IMPACT_LEVELS = ("low", "medium", "high", "very_high")
+SECTION_IMPACT_LEVELS = ("low", "medium", "high", "critical")
+INCIDENT_CATEGORIES = ("unauthorised_crossing", "cross_border_crime", "crisis", "other")
+FLOW_CATEGORIES = ("persons", "cars", "buses", "trucks", "rail")
+DIRECTIONS = ("entry", "exit")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+country = Table(
+    "country",
+    metadata,
+    Column("iso2", String(2), primary_key=True, comment="ISO 3166 alpha-2; XK for Kosovo*"),
+    Column("iso3", String(3), nullable=False),
+    Column("name", Text, nullable=False, comment="Display name, e.g. 'Kosovo*'"),
+    Column("is_target", Boolean, nullable=False, comment="One of the eight administrations"),
+    Column("footnote", Text, comment="e.g. the UNSCR 1244 footnote for Kosovo*"),
+    Column("geom", Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False),
+)
+
+border_line = Table(
+    "border_line",
+    metadata,
+    Column("pair_id", String(5), primary_key=True, comment="Alphabetical pair, e.g. HU-RS"),
+    Column("country_a", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("country_b", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("length_km", Float, nullable=False),
+    Column("geom", Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False),
+    CheckConstraint("country_a < country_b", name="ck_border_line_pair_order"),
+)
+
+border_section = Table(
+    "border_section",
+    metadata,
+    Column("section_id", String(12), primary_key=True, comment="Stable id, e.g. HU-RS-03"),
+    Column("pair_id", String(5), ForeignKey("border_line.pair_id"), nullable=False, index=True),
+    Column("seq", SmallInteger, nullable=False),
+    Column("length_km", Float, nullable=False),
+    Column("impact_level", String(10), nullable=False, server_default="low"),
+    Column("impact_reason", Text),
+    Column("impact_updated_at", DateTime(timezone=True)),
+    Column("geom", Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False),
+    CheckConstraint(_in("impact_level", SECTION_IMPACT_LEVELS), name="ck_section_impact"),
+)
+
+bcp = Table(
+    "bcp",
+    metadata,
+    Column("code", String(32), primary_key=True, comment="Stable code, e.g. RS-HR-BATROVCI"),
+    Column("name_a", Text, nullable=False, comment="Local name on country_a's side"),
+    Column("name_b", Text, nullable=False, comment="Local name on country_b's side"),
+    Column("country_a", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("country_b", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("mode", String(16), nullable=False, comment="road, rail, pedestrian, ..."),
+    Column("e_road", Text),
+    Column("joint_control", Boolean, nullable=False, server_default="false"),
+    Column("one_stop", Boolean, nullable=False, server_default="false"),
+    Column("coord_confidence", Text),
+    Column("border_distance_m", Float),
+    Column("source", Text, nullable=False, server_default="geodata"),
+    Column("attrs", JSONB, nullable=False, server_default="{}"),
+    Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
+    *_timestamps(),
+)
+
+load_run = Table(
+    "load_run",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False, comment="incidents, flows, benchmarks, bcps, geodata"),
+    Column("source", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("checksum", String(64), comment="sha256 of the input file"),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(12), nullable=False, server_default="running"),
+    Column("dry_run", Boolean, nullable=False, server_default="false"),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("rows_inserted", Integer, nullable=False, server_default="0"),
+    Column("rows_updated", Integer, nullable=False, server_default="0"),
+    Column("rows_unchanged", Integer, nullable=False, server_default="0"),
+    Column("rows_rejected", Integer, nullable=False, server_default="0"),
+    Column("duration_s", Float),
+    Column("message", Text),
+    CheckConstraint(_in("status", ("running", "succeeded", "failed")), name="ck_load_run_status"),
+)
+
+rejected_row = Table(
+    "rejected_row",
+    metadata,
+    Column("reject_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("load_run.run_id", ondelete="CASCADE"), nullable=False),
+    Column("row_number", Integer, nullable=False, comment="1-based data row in the input file"),
+    Column("raw", JSONB, nullable=False, comment="The row as read, every value as original text"),
+    Column("reasons", JSONB, nullable=False, comment="[{code, field, message}, ...]"),
+    Index("ix_rejected_row_run", "run_id", "row_number"),
+)
+
+incident = Table(
+    "incident",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("incident_id", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("subtype", String(40)),
+    Column("persons", Integer),
+    Column("nationalities", ARRAY(String(3))),
+    Column("direction", String(8), nullable=False, server_default="unknown"),
+    Column("detection", String(16)),
+    Column("impact", String(10)),
+    Column("reporting_country", String(2)),
+    Column("sharing", String(10)),
+    Column("description", Text),
+    Column("bcp_code", String(32), comment="BCP named in the report"),
+    Column("country", String(2), comment="Enriched: country containing the point"),
+    Column("section_id", String(12), comment="Enriched: nearest border section"),
+    Column("border_distance_m", Float, comment="Enriched: distance to that section"),
+    Column("nearest_bcp", String(32), comment="Enriched: nearest BCP within bcp_radius_km"),
+    Column("nearest_bcp_m", Float),
+    Column("h3_r5", BigInteger),
+    Column("h3_r7", BigInteger),
+    Column("h3_r9", BigInteger),
+    Column("attrs", JSONB, nullable=False, server_default="{}", comment="Unknown extra columns"),
+    Column("content_hash", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("load_run.run_id"), comment="Last run that wrote the row"),
+    Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
+    *_timestamps(),
+    Index("uq_incident_source_id", "source", "incident_id", unique=True),
+    Index("ix_incident_occurred_at", "occurred_at"),
+    Index("ix_incident_category_time", "category", "occurred_at"),
+    Index("ix_incident_h3_r5", "h3_r5"),
+    Index("ix_incident_h3_r7", "h3_r7"),
+    Index("ix_incident_created_at", "created_at"),
+    CheckConstraint(_in("category", INCIDENT_CATEGORIES), name="ck_incident_category"),
+    CheckConstraint("persons IS NULL OR persons >= 0", name="ck_incident_persons"),
+)
+
+flow = Table(
+    "flow",
+    metadata,
+    Column("bcp_code", String(32), ForeignKey("bcp.code"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("direction", String(5), primary_key=True),
+    Column("category", String(8), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("wait_minutes_avg", Float),
+    Column("wait_minutes_max", Float),
+    Column("lanes_open", SmallInteger),
+    Column("source", Text, nullable=False),
+    Column("attrs", JSONB, nullable=False, server_default="{}"),
+    Column("content_hash", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("load_run.run_id")),
+    *_timestamps(),
+    Index("ix_flow_date", "date"),
+    CheckConstraint(_in("direction", DIRECTIONS), name="ck_flow_direction"),
+    CheckConstraint(_in("category", FLOW_CATEGORIES), name="ck_flow_category"),
+    CheckConstraint("count >= 0", name="ck_flow_count"),
+)
+
+joint_patrol_agreement = Table(
+    "joint_patrol_agreement",
+    metadata,
+    Column("agreement_id", String(32), primary_key=True),
+    Column("country_a", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("country_b", String(2), ForeignKey("country.iso2"), nullable=False),
+    Column("depth_km", Float, nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("legal_basis", Text),
+    Column("status", String(12), nullable=False, comment="documented or illustrative"),
+    Column("notes", Text),
+    CheckConstraint(_in("status", ("documented", "illustrative")), name="ck_agreement_status"),
+    CheckConstraint("depth_km > 0", name="ck_agreement_depth"),
+)
+
+joint_patrol_area = Table(
+    "joint_patrol_area",
+    metadata,
+    Column(
+        "agreement_id",
+        String(32),
+        ForeignKey("joint_patrol_agreement.agreement_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("area_km2", Float, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False),
+)
+
+ibm_component = Table(
+    "ibm_component",
+    metadata,
+    Column("component_id", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("result_area", Text, nullable=False),
+    Column("description", Text),
+    Column("legal_ref", Text),
+    Column("ordering", SmallInteger, nullable=False),
+)
+
+ibm_level = Table(
+    "ibm_level",
+    metadata,
+    Column("level", SmallInteger, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+)
+
+benchmark_assessment = Table(
+    "benchmark_assessment",
+    metadata,
+    Column("country", String(2), ForeignKey("country.iso2"), primary_key=True),
+    Column("round", String(32), primary_key=True, comment="Round label, e.g. 2010 or 2024-H1"),
+    Column("component_id", String(40), ForeignKey("ibm_component.component_id"), primary_key=True),
+    Column("round_date", Date, comment="Date the round is dated to (for ordering)"),
+    Column("level", SmallInteger, ForeignKey("ibm_level.level"), nullable=False),
+    Column("evidence", Text),
+    Column("recommendation", Text),
+    Column("deadline", Date),
+    Column("source", Text, nullable=False),
+    Column("attrs", JSONB, nullable=False, server_default="{}"),
+    Column("content_hash", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("load_run.run_id")),
+    *_timestamps(),
+)
