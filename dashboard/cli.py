@@ -24,3 +24,7 @@ def serve(ctx: click.Context, debug: bool) -> None:
 
 def main() -> None:
     cli_group(prog_name="borderwatch")
+
+
+if __name__ == "__main__":
+    main()

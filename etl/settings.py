@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "var",
         description="Folder for the embedded cluster (data_dir/postgres), logs and generated demo files.",
     )
+    geodata_dir: Path = Field(
+        default=PROJECT_ROOT / "geodata",
+        description="Folder of the shipped reference geodata (boundaries, BCPs, agreements, framework).",
+    )
     pg_port: int = Field(
         default=0,
         ge=0,
@@ -88,10 +92,6 @@ class Settings(BaseSettings):
         default=3.0,
         gt=0,
         description="A BCP farther than this from its declared pair's border line is rejected.",
-    )
-    h3_resolutions: tuple[int, ...] = Field(
-        default=(5, 7, 9),
-        description="H3 resolutions computed for every incident on load (comma-free JSON list).",
     )
     load_chunk_rows: int = Field(
         default=50000,

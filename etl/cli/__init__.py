@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from etl.cli import config as _config  # noqa: F401  (registers `config`)
 from etl.cli.common import cli_group
 from etl.cli.db import db
 from etl.cli.load import load

@@ -35,6 +35,7 @@ def settings_from(ctx: click.Context) -> Settings:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return root.obj  # type: ignore[no-any-return]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import click
 
@@ -65,7 +66,8 @@ def status(ctx: click.Context) -> None:
         assert info is not None
         click.echo(f"embedded cluster: running on 127.0.0.1:{info.port}, pid {cluster.pid()}")
     engine = get_engine(settings, start=False)
-    click.echo(f"postgis: {check_postgis(engine).split()[0]}")
+    version = re.search(r'POSTGIS="([^" ]+)', check_postgis(engine))
+    click.echo(f"postgis: {version.group(1) if version else 'unknown'}")
     current = migrations.current_revision(engine)
     head = migrations.head_revision()
     state = "up to date" if current == head else f"behind (head {head})"

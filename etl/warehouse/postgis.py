@@ -8,6 +8,7 @@ cluster) is never used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,10 +144,31 @@ class EmbeddedCluster:
 
     def __init__(self, settings: Settings, *, fast_unsafe: bool = False) -> None:
         self.settings = settings
-        self.data_dir = settings.pg_data_dir
         self.meta_file = settings.data_dir / "postgres-cluster.json"
+        self.data_dir = self._effective_data_dir()
         self.log_file = self.data_dir / "server.log"
         self.fast_unsafe = fast_unsafe
+
+    def _effective_data_dir(self) -> Path:
+        """``data_dir/postgres``, or, as root when the postgres user cannot reach it (a project
+        under /root, say), a folder under /var/lib/borderwatch named after the project path."""
+        wanted = self.settings.pg_data_dir
+        if not _is_root():
+            return wanted
+        if self.meta_file.exists():
+            recorded = json.loads(self.meta_file.read_text()).get("data_dir")
+            if recorded:
+                return Path(recorded)
+        probe = wanted.parent
+        while not probe.exists():
+            probe = probe.parent
+        reach = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(probe)], capture_output=True
+        )
+        if reach.returncode == 0:
+            return wanted
+        digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
+        return Path("/var/lib/borderwatch") / digest / "postgres"
 
     # -- helpers -------------------------------------------------------------------------
     def _run(self, args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -199,22 +222,16 @@ class EmbeddedCluster:
 
     def _prepare_dir(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
         if _is_root():
             pg = pwd.getpwnam("postgres")
-            # the postgres user must be able to reach the data folder
-            probe = self._run(["test", "-w", str(self.settings.data_dir)])
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             os.chown(self.data_dir, pg.pw_uid, pg.pw_gid)
-            os.chmod(self.data_dir, 0o700)
-            reach = self._run(["test", "-x", str(self.data_dir.parent)])
-            if reach.returncode != 0 and probe.returncode != 0:
-                raise DatabaseUnavailable(
-                    f"The postgres system user cannot reach {self.data_dir.parent}. "
-                    "Set BORDERWATCH_DATA_DIR to a folder it can enter (for example under /var/tmp)."
+            if self.data_dir != self.settings.pg_data_dir:
+                log.warning(
+                    "The postgres user cannot enter %s; the cluster lives in %s instead.",
+                    self.settings.pg_data_dir, self.data_dir,
                 )
-        else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.data_dir, 0o700)
 
     def init(self) -> ClusterInfo:
         """Create the cluster once (idempotent)."""
@@ -229,8 +246,10 @@ class EmbeddedCluster:
             )
         self._prepare_dir()
         password = secrets.token_urlsafe(18)
-        pwfile = self.data_dir.parent / f".pw-{secrets.token_hex(4)}"
-        pwfile.write_text(password + "\n")
+        fd, name = tempfile.mkstemp(prefix="borderwatch-pw-")
+        pwfile = Path(name)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
         try:
             if _is_root():
                 pg = pwd.getpwnam("postgres")
@@ -248,7 +267,9 @@ class EmbeddedCluster:
         if res.returncode != 0:
             raise DatabaseUnavailable("initdb failed (see log).", detail=res.stderr[-2000:])
         info = ClusterInfo(port=self._choose_port(), password=password)
-        self.meta_file.write_text(json.dumps({"port": info.port, "password": password}))
+        self.meta_file.write_text(
+            json.dumps({"port": info.port, "password": password, "data_dir": str(self.data_dir)})
+        )
         os.chmod(self.meta_file, 0o600)
         return info
 

@@ -1,0 +1,103 @@
+"""``borderwatch db``: a private cluster that starts, survives a restart, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from etl.settings import PROJECT_ROOT
+
+BW = [sys.executable, "-m", "dashboard.cli"]
+
+
+def _bw(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BW, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def cluster_env() -> dict[str, str]:
+    data_dir = PROJECT_ROOT / "var" / "test-cli"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
+    env["BORDERWATCH_DATA_DIR"] = str(data_dir)
+    yield env
+    _bw("db", "stop", env=env)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _connect(url: str) -> psycopg.Connection:
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
+        autocommit=True,
+    )
+
+
+def _postgres_processes(data_dir: Path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "postgres" in line and str(data_dir) in line]
+
+
+def test_start_url_restart_stop(cluster_env: dict[str, str]) -> None:
+    started = _bw("db", "start", env=cluster_env)
+    assert started.returncode == 0, started.stderr
+    url = _bw("db", "url", env=cluster_env).stdout.strip()
+    port = make_url(url).port
+    assert make_url(url).host == "127.0.0.1" and port != 5432
+    with _connect(url) as conn:
+        assert "POSTGIS=" in conn.execute("SELECT postgis_full_version()").fetchone()[0]
+        conn.execute("CREATE TABLE kept (x int)")
+        conn.execute("INSERT INTO kept VALUES (42)")
+
+    again = _bw("db", "start", env=cluster_env)  # idempotent: already running
+    assert again.returncode == 0 and f":{port}" in again.stdout
+
+    assert _bw("db", "stop", env=cluster_env).stdout.strip() == "stopped"
+    data_dir = Path(cluster_env["BORDERWATCH_DATA_DIR"]) / "postgres"
+    assert _postgres_processes(data_dir) == []
+    status = _bw("db", "status", env=cluster_env)
+    assert status.returncode == 3 and "stopped" in status.stdout
+
+    assert _bw("db", "start", env=cluster_env).returncode == 0
+    assert _bw("db", "url", env=cluster_env).stdout.strip() == url  # same port, same password
+    with _connect(url) as conn:
+        assert conn.execute("SELECT x FROM kept").fetchone()[0] == 42
+
+    migrated = _bw("db", "migrate", env=cluster_env)
+    assert migrated.returncode == 0, migrated.stderr
+    status = _bw("db", "status", env=cluster_env)
+    assert "up to date" in status.stdout
+
+
+def test_missing_postgis_gives_a_clear_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
+    env.update(
+        BORDERWATCH_DATA_DIR=str(tmp_path / "data"),
+        BORDERWATCH_PG_BIN_DIR=str(tmp_path / "no-postgres-here"),  # no server programs
+        BORDERWATCH_PG_AUTO_INSTALL="false",  # and no apt
+    )
+    res = _bw("db", "start", env=env)
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr + res.stdout
+    assert "apt-get install postgresql-15 postgresql-15-postgis-3" in res.stderr
+    assert "BORDERWATCH_DATABASE_URL" in res.stderr and "docker compose" in res.stderr
+
+
+def test_bad_setting_is_a_usage_error() -> None:
+    env = dict(os.environ, BORDERWATCH_PORT="not-a-port")
+    res = _bw("db", "status", env=env)
+    assert res.returncode == 2
+    assert "BORDERWATCH_PORT" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_db_commands_refuse_embedded_actions_with_external_url() -> None:
+    env = dict(os.environ, BORDERWATCH_DATABASE_URL="postgresql+psycopg://u:secret@127.0.0.1:1/x")
+    res = _bw("db", "stop", env=env)
+    assert res.returncode == 2 and "BORDERWATCH_DATABASE_URL is set" in res.stderr
+    assert "secret" not in res.stderr
