@@ -4,11 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 17:39:33.140904
 """
-from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from alembic import op
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
