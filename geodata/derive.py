@@ -50,6 +50,7 @@ TOPOLOGY_MEMBER = "package/countries-10m.json"
 SECTION_MAX_KM = 50.0
 BCP_KEEP_KM = 1.5  # an estimate this close to its border line is kept as it is
 BCP_SNAP_KM = 10.0  # farther than this: probably the wrong place, dropped
+BCP_LOW_KM = 5.0  # snapped from farther than this: where along the border is uncertain
 DECIMALS = 6
 GEOD = Geod(ellps="WGS84")
 
@@ -350,6 +351,8 @@ def _place_bcp(row: dict[str, str], line: MultiLineString) -> tuple[dict[str, st
         return None, f"estimate {km:.1f} km from the {row['country_a']}-{row['country_b']} line"
     out["lat"], out["lon"] = f"{nlat:.5f}", f"{nlon:.5f}"
     note = f"snapped to NE 1:10m border, original estimate {km:.1f} km away"
+    if km > BCP_LOW_KM:
+        note += " (low: position along the border uncertain)"
     base = row["coord_confidence"].strip()
     out["coord_confidence"] = f"{base}; {note}" if base else note
     return out, f"snapped ({km:.1f} km)"
