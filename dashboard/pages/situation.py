@@ -1,0 +1,494 @@
+"""The situation map (path ``/``): the wall screen of a coordination centre.
+
+Callbacks stay thin: read the inputs, call one query function, hand the rows to a pure builder,
+return. Reference layers load through URL endpoints (``dashboard/routes.py``); incidents and
+hotspots through callbacks, aggregated on the server by viewport and zoom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dash
+from dash import (
+    ALL,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
+from dash.exceptions import PreventUpdate
+
+from dashboard.components.controls import (
+    TimeAxis,
+    date_label,
+    playback_frame,
+    sidebar,
+    subtype_options,
+)
+from dashboard.components.detail import detail_panel
+from dashboard.components.feed import feed_items
+from dashboard.components.layers import (
+    HEX_CAP,
+    bcp_hideout,
+    collection,
+    density_breaks,
+    hex_hideout,
+    hex_layer,
+    incident_clusters,
+    incident_points,
+    new_points,
+    selection_point,
+)
+from dashboard.components.legend import hotspot_scale
+from dashboard.components.situation_map import reference_url, situation_map
+from dashboard.ids import PageIds
+from dashboard.queries import gateway, incidents, reference
+from dashboard.queries.incidents import BBox
+from dashboard.routes import LAYER_PREFIX
+from dashboard.viewstate import LAYERS, Filters, ViewState, parse_query
+from etl.errors import BorderwatchError
+
+dash.register_page(__name__, path="/", name="Situation map", title="Situation map · borderwatch", order=0)
+
+ids = PageIds("situation")
+EMPTY = collection([])
+DETAIL_ZOOM = 9
+
+
+def _layer_urls(filters: Filters, zoom: int) -> dict[str, str]:
+    base = dash.get_relative_path(LAYER_PREFIX)
+    return {
+        "basemap": f"{base}/basemap.geojson?detail={int(zoom >= DETAIL_ZOOM)}",
+        **{
+            key: reference_url(f"{base}/{key}.geojson", filters.pairs, filters.countries)
+            for key in ("sections", "bcps", "patrol")
+        },
+    }
+
+
+def layout(**query: Any) -> html.Div:
+    """The page for the view state in the URL query (``?from=...&cat=...&z=...``)."""
+    warehouse = gateway.current()
+    settings = warehouse.settings
+    today = datetime.now(UTC).date()
+    problem = None
+    try:
+        ext = incidents.extent(warehouse.engine)
+        subtypes = incidents.subtypes(warehouse.engine)
+        countries = reference.country_options(warehouse.engine)
+        pairs = reference.pair_options(warehouse.engine)
+    except BorderwatchError as exc:
+        problem = exc.user_message
+        ext, subtypes, countries, pairs = incidents.Extent(None, None, 0), {}, [], []
+    state, ignored = parse_query(query, today=today, data_end=ext.last)
+    f = state.filters
+    base = min(ext.first or today - timedelta(days=365), f.date_from)
+    end = max(today, ext.last or today, f.date_to)
+    axis = TimeAxis(base=base, days=(end - base).days)
+    notices = [problem] if problem else []
+    if ignored:
+        notices.append("Ignored unreadable link parameters: " + ", ".join(ignored) + ".")
+    return html.Div(
+        [
+            dcc.Store(id=ids("axis"), data=axis.to_dict()),
+            dcc.Store(id=ids("filters"), data=f.to_dict()),
+            dcc.Store(id=ids("subtypes"), data=subtypes),
+            dcc.Store(id=ids("refresh"), data={"watermark": ext.max_id, "new_ids": []}),
+            dcc.Store(
+                id=ids("selected"), data={"id": state.selected, "src": "url"} if state.selected else None
+            ),
+            dcc.Store(id=ids("query"), data=state.to_query()),
+            dcc.Store(id=ids("sink-url")),
+            dcc.Store(id=ids("sink-feed")),
+            dcc.Interval(
+                id=ids("refresh-timer"), interval=settings.refresh_interval_s * 1000, disabled=not state.live
+            ),
+            dcc.Interval(id=ids("play-timer"), interval=1500, disabled=True),
+            *[html.Div(text, className="bw-alert", role="status") for text in notices],
+            html.Div(
+                [
+                    sidebar(ids, state, axis, subtypes, countries, pairs, settings.refresh_interval_s),
+                    situation_map(
+                        ids, state, _layer_urls(f, state.zoom), settings.tile_url, settings.tile_attribution
+                    ),
+                ],
+                className="bw-situation",
+            ),
+        ],
+        className="bw-page",
+    )
+
+
+# -- filters --------------------------------------------------------------------------------
+
+
+@callback(
+    Output(ids("filters"), "data"),
+    Output(ids("dates"), "children"),
+    Input(ids("slider"), "value"),
+    Input(ids("cat"), "value"),
+    Input(ids("sub"), "value"),
+    Input(ids("country"), "value"),
+    Input(ids("pair"), "value"),
+    State(ids("axis"), "data"),
+    prevent_initial_call=True,
+)
+def compose_filters(
+    span: list[int],
+    cats: list[str],
+    subs: list[str],
+    countries: list[str],
+    pairs: list[str],
+    axis_data: dict[str, Any],
+) -> tuple[dict[str, Any], str]:
+    """The filter controls -> one validated filters store."""
+    axis = TimeAxis.from_dict(axis_data)
+    raw: dict[str, object] = {
+        "from": axis.day(span[0]).isoformat(),
+        "to": axis.day(span[1]).isoformat(),
+        "cat": cats or [],
+        "sub": subs or [],
+        "country": countries or [],
+        "pair": pairs or [],
+    }
+    filters = Filters.from_dict(raw)
+    return filters.to_dict(), date_label(filters.date_from, filters.date_to)
+
+
+@callback(
+    Output(ids("sub"), "options"),
+    Output(ids("sub"), "value"),
+    Input(ids("cat"), "value"),
+    State(ids("subtypes"), "data"),
+    State(ids("sub"), "value"),
+    prevent_initial_call=True,
+)
+def restrict_subtypes(
+    cats: list[str], mapping: dict[str, list[str]], chosen: list[str]
+) -> tuple[list[dict[str, str]], Any]:
+    """Offer only the subtypes of the chosen categories."""
+    options = subtype_options(mapping or {}, cats)
+    allowed = {o["value"] for o in options}
+    kept = [s for s in chosen or [] if s in allowed]
+    return options, kept if kept != (chosen or []) else no_update
+
+
+@callback(
+    Output(ids("sections"), "url"),
+    Output(ids("bcps"), "url"),
+    Output(ids("patrol"), "url"),
+    Input(ids("filters"), "data"),
+    State(ids("map"), "zoom"),
+    prevent_initial_call=True,
+)
+def reference_urls(filters: dict[str, Any], zoom: int | None) -> tuple[str, str, str]:
+    """Restrict the reference layers to the chosen borders and countries."""
+    urls = _layer_urls(Filters.from_dict(filters), int(zoom or 0))
+    return urls["sections"], urls["bcps"], urls["patrol"]
+
+
+@callback(
+    Output(ids("basemap"), "url"),
+    Output(ids("bcps"), "hideout"),
+    Input(ids("map"), "zoom"),
+    State(ids("basemap"), "url"),
+    State(ids("bcps"), "hideout"),
+    prevent_initial_call=True,
+)
+def zoom_styles(zoom: float | None, basemap_url: str, bcp_style: dict[str, Any]) -> tuple[Any, Any]:
+    """Finer basemap when zoomed in; BCP glyphs only from ``BCP_GLYPH_ZOOM`` on."""
+    level = int(zoom or 0)
+    wanted_url = _layer_urls(Filters.from_dict({}), level)["basemap"]
+    wanted_style = bcp_hideout("bw-bcps", level)
+    return (
+        wanted_url if wanted_url != basemap_url else no_update,
+        wanted_style if wanted_style != bcp_style else no_update,
+    )
+
+
+# -- incidents and hotspots ---------------------------------------------------------------
+
+
+def _visible(overlays: list[str] | None, key: str) -> bool:
+    return LAYERS[key] in (overlays or [])
+
+
+@callback(
+    Output(ids("points"), "data"),
+    Output(ids("clusters"), "data"),
+    Output(ids("in-view"), "children"),
+    Input(ids("filters"), "data"),
+    Input(ids("map"), "bounds"),
+    Input(ids("map"), "zoom"),
+    Input(ids("layers"), "overlays"),
+    Input(ids("refresh"), "data"),
+)
+def update_incidents(
+    filters: dict[str, Any], bounds: Any, zoom: int | None, overlays: list[str] | None, _: Any
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Raw points (clustered in the browser) or server-side clusters for the viewport."""
+    if not _visible(overlays, "incidents"):
+        return EMPTY, EMPTY, "—"
+    box = BBox.from_leaflet(bounds)
+    if box is None or zoom is None:
+        raise PreventUpdate
+    warehouse = gateway.current()
+    layer = incidents.incident_layer(
+        warehouse.engine,
+        Filters.from_dict(filters),
+        box,
+        int(zoom),
+        warehouse.settings.max_map_features,
+    )
+    if layer.mode == "points":
+        return incident_points(layer.rows), EMPTY, f"{layer.in_view:,}"
+    return EMPTY, incident_clusters(layer.rows), f"{layer.in_view:,}"
+
+
+@callback(
+    Output(ids("hotspots"), "data"),
+    Output(ids("hotspots"), "hideout"),
+    Output(ids("legend-hotspots"), "children"),
+    Input(ids("filters"), "data"),
+    Input(ids("map"), "bounds"),
+    Input(ids("map"), "zoom"),
+    Input(ids("layers"), "overlays"),
+    Input(ids("refresh"), "data"),
+)
+def update_hotspots(
+    filters: dict[str, Any], bounds: Any, zoom: int | None, overlays: list[str] | None, _: Any
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """Incident density per H3 cell (resolution by zoom) in the viewport."""
+    if not _visible(overlays, "hotspots"):
+        return EMPTY, hex_hideout([]), [html.Li("Layer hidden", className="bw-legend-empty")]
+    box = BBox.from_leaflet(bounds)
+    if box is None or zoom is None:
+        raise PreventUpdate
+    warehouse = gateway.current()
+    resolution = incidents.h3_resolution_for_zoom(int(zoom))
+    cells = incidents.hex_counts(
+        warehouse.engine,
+        Filters.from_dict(filters),
+        box.padded(0.1),
+        resolution,
+        min(warehouse.settings.max_map_features, HEX_CAP),
+    )
+    breaks = density_breaks([n for _, n in cells])
+    return hex_layer(cells, breaks), hex_hideout(breaks), hotspot_scale(breaks, resolution)
+
+
+@callback(
+    Output(ids("feed"), "children"),
+    Output(ids("total"), "children"),
+    Input(ids("filters"), "data"),
+    Input(ids("refresh"), "data"),
+)
+def update_feed(filters: dict[str, Any], refresh: dict[str, Any]) -> tuple[list[Any], str]:
+    """The newest incidents matching the filters, and how many match in total."""
+    engine = gateway.current().engine
+    parsed = Filters.from_dict(filters)
+    rows = incidents.feed(engine, parsed)
+    items: list[Any] = feed_items(
+        rows, lambda pk: ids.match("feed-item", pk), frozenset((refresh or {}).get("new_ids") or [])
+    )
+    if not items:
+        items = [html.P("No incidents match the filters.", className="bw-muted")]
+    return items, f"{incidents.count(engine, parsed):,}"
+
+
+# -- coordination-centre mode -------------------------------------------------------------
+
+
+@callback(
+    Output(ids("refresh-timer"), "disabled"),
+    Input(ids("live"), "value"),
+    prevent_initial_call=True,
+)
+def toggle_live(value: list[str] | None) -> bool:
+    """Auto-refresh runs only in live mode."""
+    return "live" not in (value or [])
+
+
+@callback(
+    Output(ids("refresh"), "data"),
+    Output(ids("new"), "data"),
+    Output(ids("new-count"), "children"),
+    Output(ids("new-count"), "className"),
+    Output(ids("refreshed"), "children"),
+    Input(ids("refresh-timer"), "n_intervals"),
+    Input(ids("new-clear"), "n_clicks"),
+    State(ids("refresh"), "data"),
+    State(ids("filters"), "data"),
+    prevent_initial_call=True,
+)
+def refresh(_ticks: int, _clear: int, current: dict[str, Any], filters: dict[str, Any]) -> tuple[Any, ...]:
+    """Look for incidents loaded since the last refresh; highlight and count them."""
+    current = current or {"watermark": 0, "new_ids": []}
+    zero = ("0 new", "bw-new-counter is-zero")
+    if ctx.triggered_id == ids("new-clear"):
+        return {**current, "new_ids": []}, EMPTY, *zero, no_update
+    found = incidents.new_since(
+        gateway.current().engine, Filters.from_dict(filters), int(current.get("watermark") or 0)
+    )
+    stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
+    if found.max_id <= int(current.get("watermark") or 0):
+        return no_update, no_update, no_update, no_update, f"checked {stamp}"
+    if found.count == 0:
+        return ({**current, "watermark": found.max_id}, no_update, no_update, no_update, f"checked {stamp}")
+    store = {"watermark": found.max_id, "new_ids": [int(r["id"]) for r in found.rows]}
+    counter = f"{found.count:,} new"
+    return store, new_points(found.rows), counter, "bw-new-counter", f"updated {stamp}"
+
+
+# -- time playback ------------------------------------------------------------------------
+
+
+@callback(
+    Output(ids("slider"), "value"),
+    Output(ids("play-timer"), "disabled"),
+    Output(ids("play"), "children"),
+    Input(ids("play"), "n_clicks"),
+    Input(ids("play-timer"), "n_intervals"),
+    State(ids("slider"), "value"),
+    State(ids("step"), "value"),
+    State(ids("play-timer"), "disabled"),
+    State(ids("axis"), "data"),
+    prevent_initial_call=True,
+)
+def playback(
+    _clicks: int, _ticks: int, span: list[int], step: int, paused: bool, axis_data: dict[str, Any]
+) -> tuple[Any, bool, str]:
+    """Play: step the time window forward by a day or a week per tick; press again to pause."""
+    axis = TimeAxis.from_dict(axis_data)
+    if ctx.triggered_id == ids("play"):
+        if not paused:
+            return no_update, True, "▶ Play"
+        frame, _ = playback_frame(span, step, axis.days, start=True)
+        return frame, False, "❚❚ Pause"
+    if paused:
+        raise PreventUpdate
+    frame, done = playback_frame(span, step, axis.days, start=False)
+    if done:
+        return no_update, True, "▶ Play"
+    return frame, False, "❚❚ Pause"
+
+
+# -- selection: map <-> feed <-> details ------------------------------------------------------
+
+
+@callback(
+    Output(ids("selected"), "data"),
+    Input(ids("points"), "clickData"),
+    Input(ids("new"), "clickData"),
+    Input({"type": ids("feed-item"), "index": ALL}, "n_clicks"),
+    Input(ids("detail-close"), "n_clicks"),
+    prevent_initial_call=True,
+)
+def select(point: Any, new: Any, _feed: list[int], _close: int) -> dict[str, Any] | None:
+    """One selected incident, from a click on the map or in the feed (None when closed)."""
+    trigger = ctx.triggered_id
+    if trigger == ids("detail-close"):
+        return None
+    if isinstance(trigger, dict):
+        if not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        return {"id": int(trigger["index"]), "src": "feed"}
+    feature = point if trigger == ids("points") else new
+    props = (feature or {}).get("properties") or {}
+    if props.get("cluster") or "id" not in props:
+        raise PreventUpdate
+    return {"id": int(props["id"]), "src": "map"}
+
+
+@callback(
+    Output(ids("detail-body"), "children"),
+    Output(ids("detail"), "hidden"),
+    Output(ids("selection"), "data"),
+    Input(ids("selected"), "data"),
+)
+def show_detail(selected: dict[str, Any] | None) -> tuple[list[Any], bool, dict[str, Any]]:
+    """Every field of the selected incident, and its ring on the map."""
+    if not selected or selected.get("id") is None:
+        return [], True, EMPTY
+    record = incidents.detail(gateway.current().engine, int(selected["id"]))
+    marker = selection_point(record["lon"], record["lat"]) if record else EMPTY
+    return detail_panel(record), False, marker
+
+
+clientside_callback(
+    ClientsideFunction(namespace="borderwatch", function_name="flyTo"),
+    Output(ids("map"), "viewport"),
+    Input(ids("selection"), "data"),
+    Input(ids("clusters"), "clickData"),
+    State(ids("selected"), "data"),
+    State(ids("map"), "zoom"),
+    prevent_initial_call=True,
+)
+
+clientside_callback(
+    ClientsideFunction(namespace="borderwatch", function_name="markFeed"),
+    Output(ids("sink-feed"), "data"),
+    Input(ids("selected"), "data"),
+    Input(ids("feed"), "children"),
+)
+
+
+# -- the view state in the URL -------------------------------------------------------------
+
+
+def _center(center: Any) -> tuple[float, float] | None:
+    if isinstance(center, dict) and "lat" in center:
+        return float(center["lat"]), float(center.get("lng", center.get("lon")) or 0.0)
+    if isinstance(center, list | tuple) and len(center) == 2:
+        return float(center[0]), float(center[1])
+    return None
+
+
+@callback(
+    Output(ids("query"), "data"),
+    Input(ids("filters"), "data"),
+    Input(ids("map"), "center"),
+    Input(ids("map"), "zoom"),
+    Input(ids("layers"), "overlays"),
+    Input(ids("live"), "value"),
+    Input(ids("selected"), "data"),
+    prevent_initial_call=True,
+)
+def view_query(
+    filters: dict[str, Any],
+    center: Any,
+    zoom: int | None,
+    overlays: list[str] | None,
+    live: list[str] | None,
+    selected: dict[str, Any] | None,
+) -> str:
+    """The canonical URL query of the current view."""
+    names = set(overlays or [])
+    state = ViewState(
+        filters=Filters.from_dict(filters),
+        layers=tuple(k for k, name in LAYERS.items() if name in names),
+        live="live" in (live or []),
+        selected=int(selected["id"]) if selected and selected.get("id") is not None else None,
+    )
+    point = _center(center)
+    if point is not None:
+        state = replace(state, lat=point[0], lon=point[1])
+    if zoom is not None:
+        state = replace(state, zoom=int(zoom))
+    return state.to_query()
+
+
+clientside_callback(
+    ClientsideFunction(namespace="borderwatch", function_name="writeUrl"),
+    Output(ids("sink-url"), "data"),
+    Input(ids("query"), "data"),
+)

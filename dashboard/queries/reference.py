@@ -1,0 +1,226 @@
+"""Reference geodata for the map: countries (offline basemap), border sections, BCPs, patrol areas.
+
+Geometries come back as GeoJSON dicts (``ST_AsGeoJSON`` with rounded coordinates), in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select, true
+
+from dashboard.queries.gateway import fetch_all
+from etl.warehouse.schema import (
+    bcp,
+    border_line,
+    border_section,
+    country,
+    joint_patrol_agreement,
+    joint_patrol_area,
+)
+
+#: Simplification tolerance of the basemap (degrees): coarse for the region, finer zoomed in.
+BASEMAP_TOLERANCE = {False: 0.004, True: 0.0004}
+
+
+@dataclass(frozen=True)
+class Country:
+    """A country of the offline basemap, with a point to place its name."""
+
+    iso2: str
+    name: str
+    is_target: bool
+    footnote: str | None
+    geometry: dict[str, Any]
+    label_lon: float
+    label_lat: float
+
+
+def _geojson(value: str | None) -> dict[str, Any]:
+    return json.loads(value) if value else {"type": "GeometryCollection", "geometries": []}
+
+
+def basemap(engine: Engine, *, detailed: bool = False) -> list[Country]:
+    """Every country, simplified for display, with a label point inside it.
+
+    Parameters
+    ----------
+    engine
+        The read engine.
+    detailed
+        Finer simplification, for zoomed-in views.
+    """
+    tolerance = BASEMAP_TOLERANCE[detailed]
+    simplified = func.ST_SimplifyPreserveTopology(country.c.geom, tolerance)
+    circle = (
+        func.ST_MaximumInscribedCircle(func.ST_SimplifyPreserveTopology(country.c.geom, 0.01))
+        .table_valued("center", "nearest", "radius")
+        .lateral("mic")
+    )
+    stmt = (
+        select(
+            country.c.iso2,
+            country.c.name,
+            country.c.is_target,
+            country.c.footnote,
+            func.ST_AsGeoJSON(simplified, 4 if not detailed else 5).label("geojson"),
+            func.ST_X(circle.c.center).label("label_lon"),
+            func.ST_Y(circle.c.center).label("label_lat"),
+        )
+        .select_from(country.join(circle, true()))
+        .order_by(country.c.iso2)
+    )
+    return [
+        Country(
+            iso2=r["iso2"],
+            name=r["name"],
+            is_target=bool(r["is_target"]),
+            footnote=r["footnote"],
+            geometry=_geojson(r["geojson"]),
+            label_lon=float(r["label_lon"]),
+            label_lat=float(r["label_lat"]),
+        )
+        for r in fetch_all(engine, stmt)
+    ]
+
+
+def _pair_filter(
+    pair_col: ColumnElement[str],
+    a_col: ColumnElement[str],
+    b_col: ColumnElement[str],
+    pairs: tuple[str, ...],
+    countries: tuple[str, ...],
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if pairs:
+        conds.append(pair_col.in_(pairs))
+    if countries:
+        conds.append(or_(a_col.in_(countries), b_col.in_(countries)))
+    return conds
+
+
+def sections(
+    engine: Engine, *, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Border sections with their impact level, optionally limited to pairs or countries."""
+    stmt = (
+        select(
+            border_section.c.section_id,
+            border_section.c.pair_id,
+            border_section.c.seq,
+            border_section.c.length_km,
+            border_section.c.impact_level,
+            border_section.c.impact_reason,
+            border_section.c.impact_updated_at,
+            border_line.c.country_a,
+            border_line.c.country_b,
+            func.ST_AsGeoJSON(border_section.c.geom, 5).label("geojson"),
+        )
+        .select_from(border_section.join(border_line))
+        .where(
+            *_pair_filter(
+                border_section.c.pair_id,
+                border_line.c.country_a,
+                border_line.c.country_b,
+                pairs,
+                countries,
+            )
+        )
+        .order_by(border_section.c.section_id)
+    )
+    return [_with_geometry(r) for r in fetch_all(engine, stmt)]
+
+
+def bcps(
+    engine: Engine, *, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Border crossing points with both names, mode and joint/one-stop flags."""
+    pair_id = func.concat(
+        func.least(bcp.c.country_a, bcp.c.country_b),
+        literal("-"),
+        func.greatest(bcp.c.country_a, bcp.c.country_b),
+    )
+    stmt = (
+        select(
+            bcp.c.code,
+            bcp.c.name_a,
+            bcp.c.name_b,
+            bcp.c.country_a,
+            bcp.c.country_b,
+            bcp.c.mode,
+            bcp.c.e_road,
+            bcp.c.joint_control,
+            bcp.c.one_stop,
+            func.ST_X(bcp.c.geom).label("lon"),
+            func.ST_Y(bcp.c.geom).label("lat"),
+        )
+        .where(*_pair_filter(pair_id, bcp.c.country_a, bcp.c.country_b, pairs, countries))
+        .order_by(bcp.c.code)
+    )
+    return [dict(r) for r in fetch_all(engine, stmt)]
+
+
+def patrol_areas(
+    engine: Engine, *, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Joint patrol areas with their agreement (pair, depth, status) and a label point."""
+    a, b = joint_patrol_agreement.c.country_a, joint_patrol_agreement.c.country_b
+    pair_id = func.concat(func.least(a, b), literal("-"), func.greatest(a, b))
+    stmt = (
+        select(
+            joint_patrol_area.c.agreement_id,
+            a,
+            b,
+            pair_id.label("pair_id"),
+            joint_patrol_agreement.c.depth_km,
+            joint_patrol_agreement.c.status,
+            joint_patrol_agreement.c.legal_basis,
+            joint_patrol_agreement.c.valid_from,
+            joint_patrol_agreement.c.valid_to,
+            joint_patrol_area.c.area_km2,
+            func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(joint_patrol_area.c.geom, 0.0005), 5).label(
+                "geojson"
+            ),
+            func.ST_X(func.ST_PointOnSurface(joint_patrol_area.c.geom)).label("label_lon"),
+            func.ST_Y(func.ST_PointOnSurface(joint_patrol_area.c.geom)).label("label_lat"),
+        )
+        .select_from(joint_patrol_area.join(joint_patrol_agreement))
+        .where(*_pair_filter(pair_id, a, b, pairs, countries))
+        .order_by(joint_patrol_area.c.agreement_id)
+    )
+    return [_with_geometry(r) for r in fetch_all(engine, stmt)]
+
+
+def _with_geometry(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["geometry"] = _geojson(out.pop("geojson"))
+    return out
+
+
+def country_options(engine: Engine) -> list[dict[str, Any]]:
+    """Countries for the filter: code, name, whether it is one of the eight administrations."""
+    stmt = select(country.c.iso2, country.c.name, country.c.is_target).order_by(
+        country.c.is_target.desc(), country.c.name
+    )
+    return [dict(r) for r in fetch_all(engine, stmt)]
+
+
+def pair_options(engine: Engine) -> list[dict[str, Any]]:
+    """Border pairs for the filter, with both country names."""
+    ca, cb = country.alias("ca"), country.alias("cb")
+    stmt = (
+        select(
+            border_line.c.pair_id,
+            ca.c.name.label("name_a"),
+            cb.c.name.label("name_b"),
+        )
+        .select_from(
+            border_line.join(ca, ca.c.iso2 == border_line.c.country_a).join(
+                cb, and_(cb.c.iso2 == border_line.c.country_b)
+            )
+        )
+        .order_by(border_line.c.pair_id)
+    )
+    return [dict(r) for r in fetch_all(engine, stmt)]

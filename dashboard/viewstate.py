@@ -1,0 +1,233 @@
+"""The view state of the situation map (filters, centre, zoom, layers) and its URL form.
+
+A link holds the whole view: ``?from=2024-01-01&to=2024-03-31&cat=crisis&pair=HR-RS&lat=44.8
+&lon=19.5&z=8&layers=sections,incidents&live=1&sel=42``. Parsing is tolerant: a value that cannot
+be read is dropped (and named in ``problems``), never an error page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from etl.warehouse.schema import INCIDENT_CATEGORIES
+
+#: Overlay key -> name shown in the layers control (order = order in the control).
+LAYERS: dict[str, str] = {
+    "sections": "Border sections (impact level)",
+    "bcps": "Border crossing points",
+    "incidents": "Incidents",
+    "hotspots": "Hotspots (incident density)",
+    "patrol": "Joint patrol areas",
+}
+DEFAULT_LAYERS: tuple[str, ...] = ("sections", "bcps", "incidents")
+
+#: The whole region (Western Balkans and Türkiye) at a typical screen width.
+DEFAULT_CENTER: tuple[float, float] = (42.0, 26.0)
+DEFAULT_ZOOM = 5
+MIN_ZOOM, MAX_ZOOM = 3, 18
+DEFAULT_WINDOW_DAYS = 90
+
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_ISO2 = re.compile(r"^[A-Za-z]{2}$")
+_PAIR = re.compile(r"^[A-Za-z]{2}-[A-Za-z]{2}$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the incident layers, counts and the feed are restricted to.
+
+    Parameters
+    ----------
+    date_from, date_to
+        Inclusive date range (UTC days).
+    categories, subtypes, countries, pairs
+        Allowed values; empty means "all".
+    """
+
+    date_from: date
+    date_to: date
+    categories: tuple[str, ...] = ()
+    subtypes: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()
+
+    @property
+    def start(self) -> datetime:
+        """First instant of the range (UTC)."""
+        return datetime.combine(self.date_from, time(), tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        """First instant after the range (UTC, exclusive)."""
+        return datetime.combine(self.date_to + timedelta(days=1), time(), tzinfo=UTC)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form (for a ``dcc.Store``)."""
+        return {
+            "from": self.date_from.isoformat(),
+            "to": self.date_to.isoformat(),
+            "cat": list(self.categories),
+            "sub": list(self.subtypes),
+            "country": list(self.countries),
+            "pair": list(self.pairs),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Filters:
+        """Inverse of :meth:`to_dict`; values are validated like URL values."""
+        today = datetime.now(UTC).date()
+        state, _ = parse_query({k: _join(v) for k, v in data.items()}, today=today)
+        return state.filters
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything a link to the situation map reproduces."""
+
+    filters: Filters
+    lat: float = DEFAULT_CENTER[0]
+    lon: float = DEFAULT_CENTER[1]
+    zoom: int = DEFAULT_ZOOM
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    live: bool = False
+    selected: int | None = None
+    explicit_dates: bool = field(default=False, compare=False)
+
+    def to_query(self) -> str:
+        """The URL search string (with the leading ``?``) of this view."""
+        f = self.filters
+        params: list[tuple[str, str]] = [
+            ("from", f.date_from.isoformat()),
+            ("to", f.date_to.isoformat()),
+        ]
+        for key, values in (
+            ("cat", f.categories),
+            ("sub", f.subtypes),
+            ("country", f.countries),
+            ("pair", f.pairs),
+        ):
+            if values:
+                params.append((key, ",".join(values)))
+        params += [
+            ("lat", f"{self.lat:.5f}"),
+            ("lon", f"{self.lon:.5f}"),
+            ("z", str(self.zoom)),
+            ("layers", ",".join(self.layers)),
+        ]
+        if self.live:
+            params.append(("live", "1"))
+        if self.selected is not None:
+            params.append(("sel", str(self.selected)))
+        return "?" + urlencode(params, safe=",-")
+
+
+def default_filters(today: date, data_end: date | None = None) -> Filters:
+    """The last ``DEFAULT_WINDOW_DAYS`` days up to today (or the newest data, if later)."""
+    end = max(today, data_end) if data_end else today
+    return Filters(date_from=end - timedelta(days=DEFAULT_WINDOW_DAYS - 1), date_to=end)
+
+
+def _join(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _split(value: object) -> list[str]:
+    return [v.strip() for v in _join(value).split(",") if v.strip()]
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(_join(value).strip())
+    except ValueError:
+        return None
+
+
+def _float(value: object, low: float, high: float) -> float | None:
+    try:
+        number = float(_join(value))
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
+
+
+def parse_query(
+    query: dict[str, object], *, today: date, data_end: date | None = None
+) -> tuple[ViewState, list[str]]:
+    """Read a view state from URL query parameters.
+
+    Parameters
+    ----------
+    query
+        Parameter name -> value (a string, or a list for repeated parameters), as Dash Pages
+        passes them to ``layout(**query)``.
+    today
+        The date that defines the default date window.
+    data_end
+        Newest incident date in the warehouse, if known (extends the default window).
+
+    Returns
+    -------
+    tuple
+        The view state, and the names of the parameters that were ignored as invalid.
+    """
+    problems: list[str] = []
+    defaults = default_filters(today, data_end)
+
+    def values(key: str, pattern: re.Pattern[str], allowed: tuple[str, ...] = ()) -> tuple[str, ...]:
+        raw = _split(query.get(key))
+        good = tuple(dict.fromkeys(v for v in raw if pattern.match(v) and (not allowed or v in allowed)))
+        if len(good) != len(raw):
+            problems.append(key)
+        return good
+
+    date_from, date_to = defaults.date_from, defaults.date_to
+    explicit = False
+    if "from" in query or "to" in query:
+        parsed_from, parsed_to = _date(query.get("from")), _date(query.get("to"))
+        if "from" in query and parsed_from is None:
+            problems.append("from")
+        if "to" in query and parsed_to is None:
+            problems.append("to")
+        new_to = parsed_to or date_to
+        new_from = parsed_from or (new_to - timedelta(days=DEFAULT_WINDOW_DAYS - 1))
+        if new_from > new_to:
+            problems.append("from")
+        else:
+            date_from, date_to, explicit = new_from, new_to, True
+
+    filters = Filters(
+        date_from=date_from,
+        date_to=date_to,
+        categories=values("cat", _CODE, INCIDENT_CATEGORIES),
+        subtypes=values("sub", _CODE),
+        countries=tuple(dict.fromkeys(v.upper() for v in values("country", _ISO2))),
+        pairs=tuple(dict.fromkeys(v.upper() for v in values("pair", _PAIR))),
+    )
+
+    state = ViewState(filters=filters, explicit_dates=explicit)
+    lat = _float(query.get("lat"), -85, 85) if "lat" in query else None
+    lon = _float(query.get("lon"), -180, 180) if "lon" in query else None
+    zoom = _float(query.get("z"), MIN_ZOOM, MAX_ZOOM) if "z" in query else None
+    for key, got in (("lat", lat), ("lon", lon), ("z", zoom)):
+        if key in query and got is None:
+            problems.append(key)
+    if lat is not None and lon is not None:
+        state = replace(state, lat=lat, lon=lon)
+    if zoom is not None:
+        state = replace(state, zoom=int(round(zoom)))
+    if "layers" in query:
+        state = replace(state, layers=values("layers", _CODE, tuple(LAYERS)))
+    if "live" in query:
+        state = replace(state, live=_join(query.get("live")).strip() in ("1", "true", "yes"))
+    if "sel" in query:
+        sel = _join(query.get("sel")).strip()
+        if sel.isdigit() and len(sel) < 19:
+            state = replace(state, selected=int(sel))
+        else:
+            problems.append("sel")
+    return state, sorted(set(problems))

@@ -1,0 +1,100 @@
+"""The Flask side of the dashboard: data routes, health, headers, the one error shape."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from dashboard.app import create_app
+from tests.conftest import settings_for
+
+
+def _client(engine: Engine, **overrides: object) -> FlaskClient:
+    url = engine.url.render_as_string(hide_password=False)
+    return create_app(settings_for(url, **overrides)).server.test_client()
+
+
+@pytest.fixture
+def client(seeded: Engine) -> FlaskClient:
+    return _client(seeded, tile_url="https://{s}.tiles.example.org/{z}/{x}/{y}.png")
+
+
+def test_index_and_health(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and b"borderwatch" in page.data
+    health = client.get("/healthz")
+    assert (health.status_code, health.json) == (200, {"status": "ok", "database": "ok"})
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    for path in ("/", "/api/layers/bcps.geojson", "/no/such/route"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "https://*.tiles.example.org" in csp  # the optional tile host, images only
+
+
+def test_reference_layers(client: FlaskClient) -> None:
+    basemap = client.get("/api/layers/basemap.geojson").json
+    kinds = Counter(f["geometry"]["type"].replace("Multi", "") for f in basemap["features"])
+    assert kinds == {"Polygon": 3, "Point": 3}
+    assert len(client.get("/api/layers/sections.geojson").json["features"]) == 6
+    hr_rs = client.get("/api/layers/sections.geojson?pair=HR-RS").json["features"]
+    assert {f["properties"]["id"] for f in hr_rs} == {"HR-RS-01", "HR-RS-02"}
+    bcps = client.get("/api/layers/bcps.geojson?country=ba").json["features"]
+    assert {f["properties"]["code"] for f in bcps} == {"BA-HR-GRADISKA", "BA-RS-RACA"}
+    patrol = client.get("/api/layers/patrol.geojson").json["features"]
+    assert [f["properties"].get("label") for f in patrol] == [None, "BA–HR · 5 km"]
+    response = client.get("/api/layers/sections.geojson")
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "max-age" in response.headers["Cache-Control"]
+
+
+def test_every_error_has_one_safe_shape(seeded: Engine) -> None:
+    url = seeded.url.render_as_string(hide_password=False)
+    server = create_app(settings_for(url)).server
+
+    def boom() -> str:
+        raise RuntimeError("connection to postgresql://user:secret@db failed")
+
+    server.add_url_rule("/test-boom", "test_boom", boom)
+    client = server.test_client()
+    bad = client.get("/api/layers/bcps.geojson?pair=HR-RS,x;DROP")
+    assert bad.status_code == 400
+    assert bad.json == {"error": {"status": 400, "message": "Invalid value for 'pair'."}}
+    missing = client.get("/api/nothing-here")
+    assert missing.json == {"error": {"status": 404, "message": "Not Found."}}
+    failed = client.get("/test-boom")
+    assert failed.status_code == 500
+    assert failed.json == {
+        "error": {"status": 500, "message": "Something went wrong on the server (check logs)."}
+    }
+    assert b"secret" not in failed.data and b"Traceback" not in failed.data
+
+
+def test_unreachable_database_is_a_safe_503() -> None:
+    dead = create_app(settings_for("postgresql+psycopg://u:secret@127.0.0.1:1/nowhere"))
+    response = dead.server.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "degraded", "database": "unavailable"}
+    layer = dead.server.test_client().get("/api/layers/sections.geojson")
+    assert layer.status_code == 503
+    assert layer.json["error"]["message"] == "The warehouse cannot be reached (check logs)."
+    assert b"secret" not in layer.data and b"127.0.0.1" not in layer.data
+
+
+def test_two_apps_in_one_process_do_not_share_callbacks(engine: Engine) -> None:
+    _client(engine)  # built, never served: its page callbacks must not leak into the next app
+    second = _client(engine)
+    deps = json.loads(second.get("/_dash-dependencies").data)
+    outputs = [d["output"] for d in deps]
+    assert len(outputs) == len(set(outputs)) > 10
+    layout = second.get("/_dash-layout")
+    assert layout.status_code == 200 and b"app-alert" in layout.data

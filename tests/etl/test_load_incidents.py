@@ -1,0 +1,165 @@
+"""Loading incident files into a real PostGIS warehouse with the reference geodata."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from etl.load import LoadRunFailed, load_file
+from etl.settings import Settings
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _q(engine: Engine, query: str, **params: object) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(query), params)]
+
+
+def test_load_enriches_and_is_idempotent(geo_engine: Engine, geo_settings: Settings) -> None:
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
+    assert (report.read, report.inserted, report.rejected, report.status) == (6, 6, 0, "succeeded")
+    assert report.balanced() and report.source == "incidents_good"
+    rows = dict(_q(geo_engine, "SELECT incident_id, occurred_at::text FROM incident"))
+    assert rows["RS-2024-0001"] == "2024-05-01 00:15:00+00"  # +02:00 converted to UTC
+    # enrichment agrees with PostGIS (point in polygon, geography KNN)
+    checks = _q(geo_engine, """
+        SELECT i.incident_id, i.country, c.iso2, i.section_id, s.section_id,
+               abs(i.border_distance_m - s.d), i.nearest_bcp, b.code, i.h3_r9 IS NOT NULL
+        FROM incident i
+        LEFT JOIN LATERAL (SELECT iso2 FROM country c WHERE ST_Intersects(c.geom, i.geom)
+                           LIMIT 1) c ON true
+        CROSS JOIN LATERAL (SELECT section_id, ST_Distance(geom::geography, i.geom::geography) d
+                            FROM border_section ORDER BY 2 LIMIT 1) s
+        LEFT JOIN LATERAL (SELECT code FROM bcp
+                           WHERE ST_DWithin(geom::geography, i.geom::geography, 10000)
+                           ORDER BY ST_Distance(geom::geography, i.geom::geography) LIMIT 1) b
+               ON true""")
+    for iid, country, pg_country, section, pg_section, diff, bcp, pg_bcp, has_h3 in checks:
+        assert (country, section, bcp) == (pg_country, pg_section, pg_bcp), iid
+        assert diff < 5 and has_h3, iid
+    # a BCP-only report sits at its BCP
+    at = _q(geo_engine, """SELECT ST_Equals(i.geom, b.geom), i.nearest_bcp_m FROM incident i
+                           JOIN bcp b ON b.code = i.bcp_code WHERE i.incident_id = 'RS-2024-0002'""")
+    assert at == [(True, 0.0)]
+    before = _q(geo_engine, "SELECT incident_id, updated_at, content_hash FROM incident ORDER BY 1")
+    again = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+    assert _q(geo_engine, "SELECT incident_id, updated_at, content_hash FROM incident ORDER BY 1"
+              ) == before
+
+
+def test_changed_rows_are_updated_keeping_created_at(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path
+) -> None:
+    load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", source="rs")
+    created = dict(_q(geo_engine, "SELECT incident_id, created_at FROM incident"))
+    changed = tmp_path / "incidents_v2.csv"
+    lines = (DATA / "incidents_good.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",12,", ",13,")
+    lines.append("NEW-1,2024-05-06,45.06,19.05,,other,,1,,,,,HR,,")
+    changed.write_text("\n".join(lines) + "\n")
+    report = load_file(geo_engine, geo_settings, "incidents", changed, source="rs")
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 5)
+    rows = {r[0]: r[1:] for r in _q(
+        geo_engine, "SELECT incident_id, persons, created_at, updated_at > created_at, run_id "
+                    "FROM incident")}
+    assert rows["RS-2024-0001"][0] == 13 and rows["RS-2024-0001"][2] is True
+    assert rows["RS-2024-0001"][1] == created["RS-2024-0001"]
+    assert rows["RS-2024-0001"][3] == report.run_id
+    assert rows["HR-2024-0001"][2] is False
+    # the same ids under another source are other incidents
+    other = load_file(geo_engine, geo_settings, "incidents", changed, source="hr")
+    assert other.inserted == 7
+
+
+def test_rejects_are_kept_with_reasons_and_raw_text(
+    geo_engine: Engine, geo_settings: Settings
+) -> None:
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_bad.csv")
+    assert (report.read, report.inserted, report.unchanged, report.rejected) == (12, 1, 1, 10)
+    assert report.balanced()
+    assert report.reject_codes["latlon_swapped"] == 1
+    rows = _q(geo_engine, "SELECT row_number, raw, reasons FROM rejected_row WHERE run_id = :r "
+                          "ORDER BY row_number", r=report.run_id)
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
+    row9 = rows[8]
+    assert row9[1]["nationalities"] == "SYRIA" and row9[1]["lat"] == "abc"
+    assert {r["code"] for r in row9[2]} == {
+        "missing_value", "bad_coordinate", "bad_nationalities", "unknown_direction",
+        "unknown_reporting_country"}
+    run = _q(geo_engine, "SELECT status, rows_read, rows_inserted, rows_unchanged, rows_rejected,"
+                         " checksum IS NOT NULL FROM load_run WHERE run_id = :r", r=report.run_id)
+    assert run == [("succeeded", 12, 1, 1, 10, True)]
+
+
+def test_dry_run_counts_without_writing(geo_engine: Engine, geo_settings: Settings) -> None:
+    load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", source="s")
+    before = _q(geo_engine, "SELECT count(*), max(updated_at) FROM incident")
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_bad.csv",
+                       source="s", dry_run=True)
+    assert report.dry_run and (report.inserted, report.rejected) == (1, 10)
+    again = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv",
+                      source="s", dry_run=True)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+    assert _q(geo_engine, "SELECT count(*), max(updated_at) FROM incident") == before
+    assert _q(geo_engine, "SELECT dry_run, status FROM load_run WHERE run_id = :r",
+              r=report.run_id) == [(True, "succeeded")]
+
+
+def test_strict_mode_writes_nothing_but_keeps_the_rejects(
+    geo_engine: Engine, geo_settings: Settings
+) -> None:
+    with pytest.raises(LoadRunFailed, match="strict mode: 10 row") as caught:
+        load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_bad.csv", strict=True)
+    run_id = caught.value.report.run_id
+    assert _q(geo_engine, "SELECT count(*) FROM incident") == [(0,)]
+    assert _q(geo_engine, "SELECT status FROM load_run WHERE run_id = :r", r=run_id) == [("failed",)]
+    assert _q(geo_engine, "SELECT count(*) FROM rejected_row WHERE run_id = :r",
+              r=run_id) == [(10,)]
+    ok = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", strict=True)
+    assert ok.inserted == 6
+
+
+def test_geojson_with_extra_columns(geo_engine: Engine, geo_settings: Settings,
+                                    tmp_path: Path) -> None:
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_extra.geojson")
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert report.reject_codes == {"bad_geometry": 1}
+    rows = dict(_q(geo_engine, "SELECT incident_id, attrs FROM incident"))
+    assert rows["G-1"] == {"Vehicle_Plate": "NS-123-AB"}
+    assert rows["G-2"] == {}  # empty extra values are left out
+    raw = _q(geo_engine, "SELECT raw FROM rejected_row WHERE run_id = :r", r=report.run_id)
+    assert raw[0][0]["geometry"].startswith("LINESTRING")
+    gpkg = tmp_path / "incidents_extra.gpkg"
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(DATA / "incidents_extra.geojson", datetime_as_string=True)
+    pyogrio.write_dataframe(frame, gpkg)
+    again = load_file(geo_engine, geo_settings, "incidents", gpkg, source="incidents_extra")
+    assert (again.unchanged, again.rejected) == (2, 1)
+
+
+def test_missing_reference_data_is_a_clear_failure(engine: Engine, settings: Settings,
+                                                   tmp_path: Path) -> None:
+    path = tmp_path / "incidents.csv"
+    shutil.copy(DATA / "incidents_good.csv", path)
+    with pytest.raises(LoadRunFailed, match="load it first with `borderwatch load geodata`"):
+        load_file(engine, settings, "incidents", path)
+    assert _q(engine, "SELECT status FROM load_run") == [("failed",)]
+
+
+def test_bulk_load_rebuilds_the_same_indexes(
+    geo_engine: Engine, geo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import etl.load
+
+    indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incident' ORDER BY 1"
+    before = _q(geo_engine, indexes)
+    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 1)
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
+    assert report.inserted == 6
+    assert _q(geo_engine, indexes) == before and len(before) == 8
