@@ -1,13 +1,16 @@
 """Shared fixtures: a real PostGIS test cluster, a migrated template, one fresh database per test.
 
-The cluster is borderwatch's own embedded one, in ``var/test`` (or the server named by
-``BORDERWATCH_TEST_ADMIN_URL``, a superuser URL of an existing PostGIS server). Each test that
+The cluster is borderwatch's own embedded one, private to the pytest session, in
+``var/test/<id>`` (or the server named by ``BORDERWATCH_TEST_ADMIN_URL``, a superuser URL of an
+existing PostGIS server). Each test that
 asks for ``engine`` gets a new database cloned from a migrated template, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,22 +55,40 @@ def _drop(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _remove_stale_clusters(root: Path) -> None:
+    """Remove test clusters left behind by killed sessions (their server is not running)."""
+    if not root.is_dir():
+        return
+    for data_dir in root.iterdir():
+        if not data_dir.is_dir() or time.time() - data_dir.stat().st_mtime < 600:
+            continue  # possibly a session that is still creating its cluster
+        settings = Settings(database_url=None, data_dir=data_dir, database_name="postgres")
+        if not EmbeddedCluster(settings).running():
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def admin_url() -> Iterator[str]:
-    """Superuser URL (database 'postgres') of the test server."""
+    """Superuser URL (database 'postgres') of this session's own test cluster.
+
+    Every pytest session gets a private cluster in ``var/test/<id>`` (a few seconds to create),
+    so parallel sessions never stop each other's server; it is stopped and removed at the end.
+    """
     external = os.environ.get("BORDERWATCH_TEST_ADMIN_URL")
     if external:
         yield external
         return
-    settings = Settings(
-        database_url=None, data_dir=PROJECT_ROOT / "var" / "test", database_name="postgres"
-    )
+    root = PROJECT_ROOT / "var" / "test"
+    _remove_stale_clusters(root)
+    data_dir = root / f"s{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    settings = Settings(database_url=None, data_dir=data_dir, database_name="postgres")
     cluster = EmbeddedCluster(settings, fast_unsafe=True)
-    was_running = cluster.running()
     cluster.start()
-    yield cluster.url()
-    if not was_running:
+    try:
+        yield cluster.url()
+    finally:
         cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
