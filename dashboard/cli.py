@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import click
+from pydantic import SecretStr
 
 from etl.cli import cli_group
 from etl.cli.common import safe, settings_from
+from etl.settings import Settings
+from etl.warehouse.postgis import database_url
+
+
+def _gunicorn(settings: Settings, workers: int, threads: int) -> None:
+    """Serve with gunicorn (a production WSGI server); each worker builds its own app."""
+    from gunicorn.app.base import BaseApplication
+
+    from dashboard.app import create_app
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", None)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return create_app(settings).server
+
+    _Server().run()
 
 
 @cli_group.command()
-@click.option("--debug", is_flag=True, help="Dash debug mode (reloader, dev tools).")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@click.option("--debug", is_flag=True, help="Flask development server with Dash dev tools instead.")
 @click.pass_context
 @safe
-def serve(ctx: click.Context, debug: bool) -> None:
+def serve(ctx: click.Context, workers: int, threads: int, debug: bool) -> None:
     """Serve the dashboard at BORDERWATCH_HOST:BORDERWATCH_PORT (default 127.0.0.1:8050)."""
-    from dashboard.app import create_app
-
     settings = settings_from(ctx)
-    app = create_app(settings)
-    click.echo(f"borderwatch dashboard on http://{settings.host}:{settings.port}")
-    app.run(host=settings.host, port=settings.port, debug=debug)
+    # Resolve (and, when embedded, start) the warehouse once, before any worker exists.
+    settings = settings.model_copy(update={"database_url": SecretStr(database_url(settings))})
+    click.echo(f"borderwatch dashboard on http://{settings.host}:{settings.port}  (Ctrl+C stops)")
+    if debug:
+        from dashboard.app import create_app
+
+        create_app(settings).run(host=settings.host, port=settings.port, debug=True)
+    else:
+        _gunicorn(settings, workers, threads)
 
 
 def main() -> None:

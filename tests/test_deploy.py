@@ -7,12 +7,9 @@ address moved to a free loopback port) against the test warehouse.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import yaml
 from sqlalchemy import Engine
 
 from etl.settings import PROJECT_ROOT
+from tests.support import clean_env, free_port, wait_for_http
 
 
 def _dockerfile_cmd() -> list[str]:
@@ -29,34 +27,17 @@ def _dockerfile_cmd() -> list[str]:
     return list(json.loads(match.group(1)))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_dockerfile_cmd_serves_the_dashboard(engine: Engine) -> None:
     cmd = _dockerfile_cmd()
     assert cmd[0] == "gunicorn"
-    port = _free_port()
+    port = free_port()
     cmd = [str(Path(sys.executable).parent / "gunicorn"), *cmd[1:]]
     cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
-    env["BORDERWATCH_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    env = clean_env(BORDERWATCH_DATABASE_URL=engine.url.render_as_string(hide_password=False))
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        body = ""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                    body = r.read().decode()
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.5)
+        body = wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
         output = proc.stdout.read() if proc.poll() is not None and proc.stdout else ""
         assert body, f"gunicorn did not answer; output:\n{output}"
         assert json.loads(body)["database"] == "ok"

@@ -1,0 +1,37 @@
+"""Small helpers for tests that start a real server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any BORDERWATCH_* setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
+    env.update(extra)
+    return env
+
+
+def wait_for_http(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """GET ``url`` until it answers (or ``proc`` dies); return the body, '' on failure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+        except OSError:
+            if proc.poll() is not None:
+                return ""
+            time.sleep(0.5)
+    return ""
