@@ -178,7 +178,8 @@ _TEMPLATES = {
 def descriptions(kind: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Short free text per incident, marked as illustrative demo data."""
     text = np.array([_TEMPLATES[name] for name, _ in KINDS], dtype=object)[kind]
-    return text + " (" + count.astype(str).astype(object) + " persons; illustrative demo record)"
+    noun = np.where(count == 1, " person", " persons").astype(object)
+    return text + " (" + count.astype(str).astype(object) + noun + "; illustrative demo record)"
 
 
 def _draw(rng: np.random.Generator, mix: dict[str, float], size: tuple[int, int]) -> np.ndarray:
