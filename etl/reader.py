@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +63,46 @@ class InputFile:
             yield from _csv_chunks(self)
         else:
             yield from _ogr_chunks(self)
+
+
+def prefetched(items: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """``items``, read ahead by a thread (``depth`` chunks): the file is parsed while the
+    caller works on the previous chunk. Errors of the reading are raised in the caller."""
+    slots: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("end", None))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            slots.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="bw-load-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def normalise_header(name: str) -> str:

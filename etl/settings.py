@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         description="A BCP farther than this from its declared pair's border line is rejected.",
     )
     load_chunk_rows: int = Field(
-        default=50000,
+        default=25000,
         ge=100,
         description="Rows per chunk when streaming an input file into the warehouse.",
     )

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.core.util.hashing import combine_hash_arrays
 
 from etl.runs import Reason, Reject
 
@@ -43,6 +44,8 @@ EARLIEST = date(1990, 1, 1)
 FUTURE_TOLERANCE = timedelta(minutes=10)
 INT32_MAX = 2**31 - 1
 _HASH_KEYS = ("borderwatch-k1-0", "borderwatch-k2-0")
+#: Column kinds whose values are mostly distinct (parsed value by value, not per distinct value).
+DENSE_KINDS = ("text", "float", "timestamp")
 _AWARE = re.compile(r"\d[T ]\d{1,2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
 _CODES = re.compile(r"^[A-Z]{3}(?:;[A-Z]{3})*$")
 _ROUND = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|\d{2}|\d{2}-\d{2}))?$")
@@ -231,11 +234,26 @@ def _show(value: object, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
-def _strings(raw: pd.Series) -> pd.Series:
-    """Values without surrounding blanks (computed once per distinct value)."""
-    codes, uniques = pd.factorize(raw, sort=False)
-    stripped = pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)
-    return pd.Series(stripped[codes] if len(codes) else [], index=raw.index, dtype=object)
+def _strings(raw: pd.Series, few: bool = True) -> pd.Series:
+    """Values without surrounding blanks; with ``few`` distinct values, stripped once each."""
+    arr = raw.to_numpy(dtype=object)
+    try:
+        if few:
+            codes, uniques = pd.factorize(arr, sort=False)
+            stripped = np.array([u.strip() for u in uniques.tolist()] + [""], dtype=object)
+            out = stripped[codes] if len(codes) else np.empty(0, dtype=object)
+        else:
+            out = np.array([x.strip() for x in arr.tolist()] + [""], dtype=object)[:-1]
+    except AttributeError:  # not only strings (the readers give strings): make them so
+        text = ["" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+                for x in arr.tolist()]
+        return _strings(pd.Series(text, index=raw.index, dtype=object), few)
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
+def _empty(v: pd.Series) -> np.ndarray:
+    """Mask of empty strings."""
+    return np.asarray(v.to_numpy(dtype=object) == "", dtype=bool)
 
 
 def _has_nul(v: pd.Series, check: bool) -> np.ndarray:
@@ -245,7 +263,8 @@ def _has_nul(v: pd.Series, check: bool) -> np.ndarray:
 
 
 def _parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
-    nums = pd.to_numeric(v.where(~missing, None), errors="coerce").to_numpy(dtype=float)
+    nums = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float)  # "" is NaN
+    nums[missing] = np.nan
     return nums
 
 
@@ -375,7 +394,8 @@ class _ColumnChecker:
 
     def raw(self, name: str) -> pd.Series:
         if name in self.frame.columns:
-            return self.frame[name].astype(object).fillna("")
+            col = self.frame[name]
+            return col if col.dtype == object else col.astype(object).fillna("")
         return pd.Series([""] * self.n, index=self.frame.index, dtype=object)
 
     def run(self) -> None:
@@ -385,8 +405,8 @@ class _ColumnChecker:
             self._column(col)
 
     def _column(self, col: Column) -> None:
-        v = _strings(self.raw(col.name))
-        missing = (v == "").to_numpy()
+        v = _strings(self.raw(col.name), few=col.kind not in DENSE_KINDS)
+        missing = _empty(v)
         if col.default is not None:
             v = v.where(~missing, col.default)
             missing = np.zeros(self.n, dtype=bool)
@@ -395,7 +415,8 @@ class _ColumnChecker:
             self.problems.add(missing, "missing_value", col.name, f"{col.name} is required")
         nul = _has_nul(v, self.ctx.check_nul)
         self.problems.add(nul, "bad_text", col.name, f"{col.name} contains a NUL character")
-        v = v.where(~nul, "")
+        if nul.any():
+            v = v.where(~nul, "")
         parser = getattr(self, f"_{col.kind}")
         parser(col, v, missing | nul)
 
@@ -414,13 +435,12 @@ class _ColumnChecker:
 
     def _vocab(self, col: Column, v: pd.Series, missing: np.ndarray, known: set[Any]) -> None:
         if col.kind == "enum":
-            norm = _by_unique(v, _normalise_token)
             canon = {c: c for c in known}
+            normalise: Callable[[pd.Series], pd.Series] = _normalise_token
         else:
-            norm = v
             canon = {str(c).lower(): c for c in known}
-            norm = _by_unique(v, lambda u: u.str.lower())
-        mapped = norm.map(canon)
+            normalise = lambda u: u.str.lower()  # noqa: E731
+        mapped = _by_unique(v, lambda u: normalise(u).map(canon))
         unknown = (mapped.isna().to_numpy()) & ~missing
         choices = sorted(str(c) for c in known)
         shown = v.to_numpy(dtype=object)
@@ -444,7 +464,11 @@ class _ColumnChecker:
         self._vocab(col, v, missing, {str(k) for k in known})
 
     def _number(self, col: Column, v: pd.Series, missing: np.ndarray, integer: bool) -> np.ndarray:
-        nums = _parse_numbers(v, missing)
+        if col.kind in DENSE_KINDS:
+            nums = _parse_numbers(v, missing)
+        else:
+            nums = _by_unique(v, lambda u: pd.to_numeric(u, errors="coerce")).to_numpy(float)
+            nums[missing] = np.nan
         finite = np.isfinite(nums)
         bad = ~missing & ~finite
         shown = v.to_numpy(dtype=object)
@@ -575,8 +599,8 @@ class _ColumnChecker:
 def _check_location(chk: _ColumnChecker) -> tuple[np.ndarray, np.ndarray]:
     """Point of every row: lat/lon, else the GeoJSON point, else its BCP. Records problems."""
     p, n, frame = chk.problems, chk.n, chk.frame
-    lat_s, lon_s = _strings(chk.raw("lat")), _strings(chk.raw("lon"))
-    lat_missing, lon_missing = (lat_s == "").to_numpy(), (lon_s == "").to_numpy()
+    lat_s, lon_s = _strings(chk.raw("lat"), few=False), _strings(chk.raw("lon"), few=False)
+    lat_missing, lon_missing = _empty(lat_s), _empty(lon_s)
     lat = _parse_numbers(lat_s, lat_missing)
     lon = _parse_numbers(lon_s, lon_missing)
     notpoint = np.zeros(n, dtype=bool)
@@ -639,38 +663,55 @@ def _check_location(chk: _ColumnChecker) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SeenKeys:
-    """Natural keys already accepted in this file: sorted 64-bit hashes (about 40 bytes a row)."""
+    """Natural keys already accepted in this file, as 2 x 64-bit hashes (32 bytes a row).
+
+    Kept in sorted runs: new keys form a run, runs of similar size are merged up to
+    ``BLOCK`` keys and then left alone, so adding a chunk never copies the whole set (memory
+    stays at the set's own size) and a lookup searches a few runs.
+    """
+
+    BLOCK = 1 << 18
 
     def __init__(self) -> None:
-        self.k1 = np.empty(0, dtype=np.uint64)
-        self.k2 = np.empty(0, dtype=np.uint64)
-        self.c1 = np.empty(0, dtype=np.uint64)
-        self.rows = np.empty(0, dtype=np.int64)
+        #: runs of (k1, k2, c1, rows), each sorted by k1
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def lookup(self, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(found mask, position in the seen arrays) for each key."""
-        if not len(self.k1):
-            return np.zeros(len(k1), dtype=bool), np.zeros(len(k1), dtype=np.int64)
-        pos = np.searchsorted(self.k1, k1)
-        pos_c = np.minimum(pos, len(self.k1) - 1)
-        found = (self.k1[pos_c] == k1) & (self.k2[pos_c] == k2)
-        return found, pos_c
+    def lookup(self, k1: np.ndarray, k2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(found mask, row number, content hash of the earlier row) for each key."""
+        found = np.zeros(len(k1), dtype=bool)
+        rows = np.zeros(len(k1), dtype=np.int64)
+        content = np.zeros(len(k1), dtype=np.uint64)
+        for rk1, rk2, rc1, rrows in self.runs:
+            pos = np.minimum(np.searchsorted(rk1, k1), len(rk1) - 1)
+            hit = ~found & (rk1[pos] == k1) & (rk2[pos] == k2)
+            found |= hit
+            rows[hit] = rrows[pos[hit]]
+            content[hit] = rc1[pos[hit]]
+        return found, rows, content
 
     def add(self, k1: np.ndarray, k2: np.ndarray, c1: np.ndarray, rows: np.ndarray) -> None:
         order = np.argsort(k1, kind="stable")
-        k1, k2, c1, rows = k1[order], k2[order], c1[order], rows[order]
-        pos = np.searchsorted(self.k1, k1)
-        self.k1 = np.insert(self.k1, pos, k1)
-        self.k2 = np.insert(self.k2, pos, k2)
-        self.c1 = np.insert(self.c1, pos, c1)
-        self.rows = np.insert(self.rows, pos, rows)
+        run = (k1[order], k2[order], c1[order], rows[order])
+        while self.runs and len(self.runs[-1][0]) <= len(run[0]) < self.BLOCK:
+            last = self.runs.pop()
+            keys = np.concatenate([last[0], run[0]])
+            order = np.argsort(keys, kind="stable")
+            run = tuple(np.concatenate([a, b])[order]  # type: ignore[assignment]
+                        for a, b in zip(last, run, strict=True))
+        self.runs.append(run)
 
 
-def _hash_frame(columns: Mapping[str, np.ndarray], key: str) -> np.ndarray:
+def _hash_frame(columns: Mapping[str, np.ndarray], key: str,
+                dense: frozenset[str] = frozenset()) -> np.ndarray:
+    """64-bit hash of each row of the columns (``pd.util.hash_pandas_object`` of their frame,
+    ``index=False``); text columns in ``dense`` (mostly distinct values) are hashed directly
+    rather than through their distinct values (same result, faster for them)."""
     if not columns:
         return np.zeros(0, dtype=np.uint64)
-    frame = pd.DataFrame({k: pd.Series(v) for k, v in columns.items()})
-    return pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy(dtype=np.uint64)
+    n = len(next(iter(columns.values())))
+    hashes = (pd.util.hash_array(np.asarray(v), hash_key=key, categorize=k not in dense)
+              for k, v in columns.items())
+    return combine_hash_arrays(hashes, len(columns)) if n else np.zeros(0, dtype=np.uint64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,6 +727,8 @@ class Validator:
         self.spec, self.refs, self.ctx = spec, refs, ctx
         self.extras = extras
         self.seen = SeenKeys()
+        self.dense = frozenset([c.name for c in spec.columns if c.kind in DENSE_KINDS]
+                               + [f"attr:{k}" for k in extras])
 
     def validate(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> ChunkResult:
         """Check one chunk.
@@ -708,10 +751,10 @@ class Validator:
                   "row has more fields than the header (extra values kept as __overflow)")
         extras: dict[str, Any] = {}
         for name in self.extras:
-            v = _strings(chk.raw(name))
+            v = _strings(chk.raw(name), few=False)
             nul = _has_nul(v, self.ctx.check_nul)
             p.add(nul, "bad_text", name, f"{name} contains a NUL character")
-            extras[name] = np.where((v == "").to_numpy() | nul, None, v.to_numpy(dtype=object))
+            extras[name] = np.where(_empty(v) | nul, None, v.to_numpy(dtype=object))
         values: dict[str, Any] = dict(chk.values)
         if self.spec.located:
             lon, lat = _check_location(chk)
@@ -720,7 +763,7 @@ class Validator:
         for check in self.spec.checks:
             check(parsed, p)
         row_numbers = frame[ROW].to_numpy(dtype=np.int64)
-        content = _hash_frame(self._content(values, extras), _HASH_KEYS[0])
+        content = _hash_frame(self._content(values, extras), _HASH_KEYS[0], self.dense)
         duplicates = self._duplicates(values, content, p.bad(), row_numbers, p)
         bad = p.bad()
         keep = ~bad & ~duplicates
@@ -748,12 +791,12 @@ class Validator:
         for k in self.spec.natural_key:
             v = values[k]
             keyed &= ~pd.isna(pd.Series(v)).to_numpy()
-        k1 = _hash_frame(key_cols, _HASH_KEYS[0])
-        k2 = _hash_frame(key_cols, _HASH_KEYS[1])
-        found, pos = self.seen.lookup(k1, k2)
+        k1 = _hash_frame(key_cols, _HASH_KEYS[0], self.dense)
+        k2 = _hash_frame(key_cols, _HASH_KEYS[1], self.dense)
+        found, seen_row, seen_c = self.seen.lookup(k1, k2)
         found &= keyed
-        prior_row = np.where(found, self.seen.rows[pos] if len(self.seen.rows) else 0, 0)
-        prior_c = np.where(found, self.seen.c1[pos] if len(self.seen.c1) else 0, 0)
+        prior_row = np.where(found, seen_row, 0)
+        prior_c = np.where(found, seen_c, np.uint64(0))
         # first occurrence inside this chunk among valid, not-yet-seen keyed rows
         cand = keyed & ~found & ~bad
         frame = pd.DataFrame({"k1": k1, "k2": k2, "c": c1, "row": rows})

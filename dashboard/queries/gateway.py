@@ -8,13 +8,14 @@ the page. The engine lives on the Flask server (``server.extensions``), never in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import flask
 import psycopg.errors
-from sqlalchemy import Engine, Executable, RowMapping
+from sqlalchemy import Connection, Engine, Executable, RowMapping, text
 from sqlalchemy.exc import DBAPIError
 
 from etl.errors import DatabaseUnavailable, QueryError
@@ -69,6 +70,57 @@ def fetch_one(engine: Engine, statement: Executable) -> RowMapping | None:
     """The first row of a read-only statement, or None."""
     rows = fetch_all(engine, statement)
     return rows[0] if rows else None
+
+
+class Reader:
+    """Several read-only statements on one snapshot (see :func:`reading`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def all(self, statement: Executable) -> Sequence[RowMapping]:
+        """The rows of ``statement`` as mappings (errors as in :func:`fetch_all`)."""
+        try:
+            return self._conn.execute(statement).mappings().all()
+        except DBAPIError as exc:
+            raise _translate(exc) from exc
+
+    def dicts(self, statement: Executable) -> list[dict[str, Any]]:
+        """The rows of ``statement`` as plain dicts (cheaper than mappings for many rows)."""
+        try:
+            result = self._conn.execute(statement)
+            keys = list(result.keys())
+            return [dict(zip(keys, row, strict=True)) for row in result]
+        except DBAPIError as exc:
+            raise _translate(exc) from exc
+
+    def one(self, statement: Executable) -> RowMapping | None:
+        """The first row of ``statement``, or None."""
+        rows = self.all(statement)
+        return rows[0] if rows else None
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Reader]:
+    """A read-only REPEATABLE READ transaction: every statement sees the same snapshot.
+
+    For answers built from several statements (a summary and the rows it does not cover) that
+    must agree even while a load commits. JIT compilation is off: these statements are short,
+    and compiling them would cost more than it saves.
+
+    Raises
+    ------
+    QueryError, DatabaseUnavailable
+        As :func:`fetch_all`.
+    """
+    with connect(engine) as conn:
+        snapshot = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        try:
+            snapshot.execute(text("SET LOCAL jit = off"))
+        except DBAPIError as exc:
+            raise _translate(exc) from exc
+        yield Reader(snapshot)
+        snapshot.rollback()
 
 
 def _translate(exc: DBAPIError) -> Exception:

@@ -3,99 +3,56 @@
 The map never asks for more than ``cap`` rows: raw points when the viewport holds few enough
 incidents, otherwise grid clusters (``floor(x / cell)``) or H3 cells (the stored ``h3_r5`` /
 ``h3_r7`` / ``h3_r9`` ids, rolled up to coarser resolutions by bit arithmetic).
+
+Counts, clusters and hexagons come from the incident rollup (:mod:`dashboard.queries.rollup`)
+whenever it covers every incident: cells wholly inside the viewport count from the summary,
+the cells on its edge (and, from ``FINE_ZOOM`` on, every cell in view) from single incidents.
+Without a current rollup (incidents written outside the ETL, not yet refreshed) the same
+answers come from ``incident`` alone, slower. Both ways give the same numbers.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Engine,
-    and_,
-    bindparam,
-    func,
-    literal,
-    select,
-)
+from sqlalchemy import ARRAY, BigInteger, Engine, and_, any_, bindparam, func, select
 
-from dashboard.queries.gateway import fetch_all, fetch_one
+from dashboard.queries import rollup as summary
+from dashboard.queries.gateway import Reader, fetch_all, fetch_one, reading
+from dashboard.queries.raw import (
+    BBox,
+    Grid,
+    Source,
+    filter_conditions,
+    h3_parent,
+    in_box,
+    merge_grid,
+    points,
+    xy_in_box,
+)
+from dashboard.queries.raw import hex_counts as raw_hex_counts
 from dashboard.viewstate import Filters
-from etl.warehouse.schema import INCIDENT_CATEGORIES, bcp, border_section, country, incident
+from etl.warehouse.schema import bcp, border_section, country, h3_parent_masks, incident
+
+__all__ = ["BBox", "filter_conditions", "h3_parent_masks", "in_box"]
 
 #: Pixel size of one server-side cluster cell on screen.
 CLUSTER_CELL_PX = 64
+#: From this zoom on, clusters and hexagons are built from single incidents only (an ``h3_r5``
+#: cell is then wider than a cluster cell); below it, cells wholly in view count as a whole.
+FINE_ZOOM = 10
+#: Share of the update's feature budget (``cap``) the incidents layer may spend on raw points;
+#: the rest is left to the hotspot hexagons. 2,500 points are ~280 kB of GeoJSON, so with the
+#: hexagons, the basemap and the feed an update stays under 1 MB.
+POINTS_SHARE = 0.5
 #: Incidents listed in the feed.
 FEED_SIZE = 50
+#: The feed first looks at this many days before the end of the range.
+FEED_FIRST_DAYS = 7
 #: New incidents highlighted on the map after a refresh.
 NEW_CAP = 500
-
-
-@dataclass(frozen=True)
-class BBox:
-    """A viewport in degrees (west, south, east, north), clamped to the Web Mercator world."""
-
-    west: float
-    south: float
-    east: float
-    north: float
-
-    @classmethod
-    def from_leaflet(cls, bounds: list[list[float]] | None) -> BBox | None:
-        """From Leaflet's ``[[south, west], [north, east]]``; None if missing or malformed."""
-        try:
-            (south, west), (north, east) = bounds  # type: ignore[misc]
-            box = cls(
-                west=max(-180.0, float(west)),
-                south=max(-85.0, float(south)),
-                east=min(180.0, float(east)),
-                north=min(85.0, float(north)),
-            )
-        except (TypeError, ValueError):
-            return None
-        return box if box.west < box.east and box.south < box.north else None
-
-    def padded(self, fraction: float = 0.1) -> BBox:
-        """This box grown by ``fraction`` of its size on each side."""
-        dx, dy = (self.east - self.west) * fraction, (self.north - self.south) * fraction
-        return BBox(
-            max(-180.0, self.west - dx),
-            max(-85.0, self.south - dy),
-            min(180.0, self.east + dx),
-            min(85.0, self.north + dy),
-        )
-
-
-def filter_conditions(filters: Filters) -> list[ColumnElement[bool]]:
-    """WHERE conditions of ``filters`` on the incident table."""
-    conds: list[ColumnElement[bool]] = [
-        incident.c.occurred_at >= filters.start,
-        incident.c.occurred_at < filters.end,
-    ]
-    if filters.categories:
-        conds.append(incident.c.category.in_(filters.categories))
-    if filters.subtypes:
-        conds.append(incident.c.subtype.in_(filters.subtypes))
-    if filters.countries:
-        conds.append(incident.c.country.in_(filters.countries))
-    if filters.pairs:
-        conds.append(
-            incident.c.section_id.in_(
-                select(border_section.c.section_id).where(border_section.c.pair_id.in_(filters.pairs))
-            )
-        )
-    return conds
-
-
-def _in_box(box: BBox | None) -> list[ColumnElement[bool]]:
-    if box is None:
-        return []
-    envelope = func.ST_MakeEnvelope(box.west, box.south, box.east, box.north, 4326)
-    return [incident.c.geom.intersects(envelope)]
 
 
 @dataclass(frozen=True)
@@ -124,52 +81,60 @@ def cluster_cell_degrees(zoom: int) -> float:
 
 
 def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int, cap: int) -> IncidentLayer:
-    """Raw points if at most ``cap`` incidents are in view, otherwise server-side grid clusters."""
-    where = [*filter_conditions(filters), *_in_box(box)]
-    points = (
-        select(
-            incident.c.id,
-            incident.c.category,
-            func.ST_X(incident.c.geom).label("lon"),
-            func.ST_Y(incident.c.geom).label("lat"),
-        )
-        .where(*where)
-        .limit(cap + 1)
-    )
-    rows = [dict(r) for r in fetch_all(engine, points)]
-    if len(rows) <= cap:
-        return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+    """Raw points if at most ``cap * POINTS_SHARE`` incidents are in view, otherwise at most
+    ``cap`` server-side grid clusters.
 
-    centre_lat = (box.south + box.north) / 2 if box else 42.0
-    cell_x = cluster_cell_degrees(zoom)
-    cell_y = cell_x * max(0.2, math.cos(math.radians(centre_lat)))
-    x, y = func.ST_X(incident.c.geom), func.ST_Y(incident.c.geom)
-    gx = func.floor(x / bindparam("cell_x", cell_x)).label("gx")
-    gy = func.floor(y / bindparam("cell_y", cell_y)).label("gy")
-    per_category = [
-        func.count().filter(incident.c.category == literal(c)).label(c) for c in INCIDENT_CATEGORIES
-    ]
-    clusters = (
-        select(
-            gx,
-            gy,
-            func.count().label("count"),
-            func.avg(x).label("lon"),
-            func.avg(y).label("lat"),
-            *per_category,
-            func.sum(func.count()).over().label("total"),
-        )
-        .where(*where)
-        .group_by(gx, gy)
-        .order_by(func.count().desc())
-        .limit(cap)
-    )
-    cells = [dict(r) for r in fetch_all(engine, clusters)]
-    total = int(cells[0]["total"]) if cells else 0
-    for cell in cells:
-        for key in ("gx", "gy", "total"):
-            cell.pop(key)
-    return IncidentLayer(mode="clusters", rows=cells, in_view=total)
+    Clusters sum to the incidents in view; their position is the mean of their incidents (of
+    the cell's matching incidents for a rollup cell wholly in view).
+    """
+    grid = Grid.for_view(cluster_cell_degrees(zoom), (box.south + box.north) / 2 if box else 42.0)
+    few = points_cap(cap)
+    with reading(engine) as reader:
+        known = summary.current(reader) if box is not None else None
+        if known is None or box is None:
+            everything = [Source(where=[*filter_conditions(filters), *in_box(box)])]
+            rows = points(reader, everything, few)
+            if len(rows) <= few:
+                return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+            clusters, total = merge_grid(grid.count(reader, everything), cap)
+            return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
+        cells = summary.cells(reader, known, filters, box)
+        where = [*filter_conditions(filters), *xy_in_box(box)]
+        every = _spots(known, filters, where, [c.cell for c in cells])
+        if sum(c.n for c in cells) + known.no_cell <= few:
+            rows = points(reader, every, few)
+            return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+        whole = [c for c in cells if c.inside] if zoom < FINE_ZOOM else []
+        kept = {c.cell for c in whole}
+        edge = _spots(known, filters, where, [c.cell for c in cells if c.cell not in kept])
+        parts = grid.count(reader, edge) + [grid.place(c.lon, c.lat, c.n, c.per_category)
+                                            for c in whole]
+        clusters, total = merge_grid(parts, cap)
+        if total <= few:
+            rows = points(reader, every, few)
+            return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+        return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
+
+
+def points_cap(cap: int) -> int:
+    """Most raw points the incidents layer sends for a feature budget of ``cap``."""
+    return max(1, int(cap * POINTS_SHARE))
+
+
+def _spots(known: summary.Rollup, filters: Filters, where: list[Any],
+           cell_ids: list[int] | None = None, first: date | None = None) -> list[Source]:
+    """Incidents meeting ``where`` in the rollup's spots of the filters (of ``cell_ids`` only,
+    from the bucket starting on ``first`` on), and those without a cell."""
+    out = []
+    if cell_ids is None or cell_ids:
+        spot = summary.spots(known, filters, cell_ids, first)
+        joined = incident.join(spot, and_(incident.c.h3_r5 == spot.c.cell,
+                                          incident.c.occurred_at >= spot.c.lo,
+                                          incident.c.occurred_at < spot.c.hi))
+        out.append(Source(joined, where))
+    if known.no_cell:
+        out.append(Source(where=[*where, incident.c.h3_r5.is_(None)]))
+    return out
 
 
 def h3_resolution_for_zoom(zoom: int) -> int:
@@ -185,47 +150,30 @@ def h3_resolution_for_zoom(zoom: int) -> int:
     return 9
 
 
-def h3_parent_masks(resolution: int) -> tuple[int, int]:
-    """``(keep, set)`` so that ``(cell & keep) | set`` is the parent of a finer cell.
-
-    An H3 index holds its resolution in bits 52-55 and one 3-bit digit per resolution below
-    that; digits finer than the cell's resolution are all ones. Both masks are signed 64-bit.
-    """
-    if not 0 <= resolution <= 15:
-        raise ValueError(f"H3 resolution out of range: {resolution}")
-    unused = (1 << ((15 - resolution) * 3)) - 1
-    keep = ~((0xF << 52) | unused)
-    return keep, (resolution << 52) | unused
-
-
 def hex_counts(
     engine: Engine, filters: Filters, box: BBox | None, resolution: int, cap: int
 ) -> list[tuple[int, int]]:
     """``(h3 cell, incidents)`` at ``resolution`` in the viewport, densest first, at most ``cap``.
 
-    Resolutions 5, 7 and 9 read the stored columns; coarser ones roll ``h3_r5`` up in SQL.
+    Counts are of the matching incidents inside ``box``. Resolutions 5, 7 and 9 read the stored
+    columns; coarser ones roll ``h3_r5`` up.
     """
-    stored = {5: incident.c.h3_r5, 7: incident.c.h3_r7, 9: incident.c.h3_r9}
-    if resolution in stored:
-        cell: ColumnElement[int] = stored[resolution]
-        source = cell
-    elif resolution < 5:
-        keep, setbits = h3_parent_masks(resolution)
-        source = incident.c.h3_r5
-        cell = source.op("&")(bindparam("keep", keep, BigInteger)).op("|")(
-            bindparam("setbits", setbits, BigInteger)
-        )
-    else:
-        raise ValueError(f"no stored H3 column for resolution {resolution}")
-    labelled = cell.label("cell")
-    stmt = (
-        select(labelled, func.count().label("n"))
-        .where(*filter_conditions(filters), *_in_box(box), source.is_not(None))
-        .group_by(labelled)
-        .order_by(func.count().desc())
-        .limit(cap)
-    )
-    return [(int(r["cell"]), int(r["n"])) for r in fetch_all(engine, stmt)]
+    with reading(engine) as reader:
+        known = summary.current(reader) if box is not None and resolution in (3, 4, 5, 7) else None
+        if known is None or box is None:
+            counts = raw_hex_counts(reader, [Source(where=[*filter_conditions(filters), *in_box(box)])],
+                                    resolution)
+        else:
+            cells = summary.cells(reader, known, filters, box, detail=False)
+            whole = [c for c in cells if c.inside] if resolution <= 5 else []
+            kept = {c.cell for c in whole}
+            where = [*filter_conditions(filters), *xy_in_box(box)]
+            edge = _spots(known, filters, where, [c.cell for c in cells if c.cell not in kept])
+            counts = raw_hex_counts(reader, edge, resolution)
+            for c in whole:
+                parent = h3_parent(c.cell, resolution)
+                counts[parent] = counts.get(parent, 0) + c.n
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:cap]
 
 
 _FEED_COLUMNS = (
@@ -244,23 +192,55 @@ _FEED_COLUMNS = (
 
 
 def feed(engine: Engine, filters: Filters, limit: int = FEED_SIZE) -> list[dict[str, Any]]:
-    """The newest incidents matching ``filters`` (by time of occurrence), with coordinates."""
+    """The newest incidents matching ``filters`` (by time of occurrence), with coordinates.
+
+    Looks at the last ``FEED_FIRST_DAYS`` days first; if fewer match there, the rollup says
+    from which bucket on enough do, and which cells to read.
+    """
+    with reading(engine) as reader:
+        recent = max(filters.date_from, filters.date_to - timedelta(days=FEED_FIRST_DAYS - 1))
+        rows = _feed(reader, [Source(where=[*filter_conditions(filters),
+                                            incident.c.occurred_at >= summary.midnight(recent)])],
+                     limit)
+        if len(rows) >= limit or recent == filters.date_from:
+            return rows
+        known = summary.current(reader)
+        if known is None:
+            return _feed(reader, [Source(where=filter_conditions(filters))], limit)
+        first = summary.newest_first_day(reader, known, filters, limit)
+        if first is None:
+            return []
+        sources = _spots(known, filters, filter_conditions(filters), first=first)
+        return _feed(reader, sources, limit)
+
+
+def _feed(reader: Reader, sources: list[Source], limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` incidents of ``sources``: ids by an index-only scan, then details."""
+    newest = (incident.c.occurred_at.desc(), incident.c.id.desc())
+    found: list[tuple[Any, int]] = []
+    for src in sources:
+        stmt = (select(incident.c.occurred_at, incident.c.id).select_from(src.table)
+                .where(*src.where).order_by(*newest).limit(limit))
+        found += [(r["occurred_at"], int(r["id"])) for r in reader.all(stmt)]
+    ids = [pk for _, pk in sorted(found, reverse=True)[:limit]]
+    if not ids:
+        return []
     stmt = (
-        select(
-            *_FEED_COLUMNS,
-            func.ST_X(incident.c.geom).label("lon"),
-            func.ST_Y(incident.c.geom).label("lat"),
-        )
-        .where(*filter_conditions(filters))
-        .order_by(incident.c.occurred_at.desc(), incident.c.id.desc())
-        .limit(limit)
+        select(*_FEED_COLUMNS, func.ST_X(incident.c.geom).label("lon"),
+               func.ST_Y(incident.c.geom).label("lat"))
+        .where(incident.c.id == any_(bindparam("ids", ids, ARRAY(BigInteger))))
+        .order_by(*newest)
     )
-    return [dict(r) for r in fetch_all(engine, stmt)]
+    return [dict(r) for r in reader.all(stmt)]
 
 
 def count(engine: Engine, filters: Filters) -> int:
     """Incidents matching ``filters`` anywhere."""
-    row = fetch_one(engine, select(func.count().label("n")).where(*filter_conditions(filters)))
+    with reading(engine) as reader:
+        known = summary.current(reader)
+        if known is not None:
+            return summary.count(reader, known, filters)
+        row = reader.one(select(func.count().label("n")).where(*filter_conditions(filters)))
     return int(row["n"]) if row else 0
 
 
@@ -358,6 +338,9 @@ def detail(engine: Engine, incident_pk: int) -> dict[str, Any] | None:
 
 def subtypes(engine: Engine) -> dict[str, list[str]]:
     """Category -> the subtypes that occur in the warehouse (for the subtype filter)."""
+    with reading(engine) as reader:
+        if summary.current(reader) is not None:
+            return summary.subtypes(reader)
     stmt = (
         select(incident.c.category, incident.c.subtype)
         .where(incident.c.subtype.is_not(None))

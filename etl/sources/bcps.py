@@ -16,7 +16,7 @@ import csv
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,18 +31,15 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
-    Table,
     cast,
     func,
-    or_,
     select,
     values,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from etl.errors import BorderwatchError, InputFileError, LoadBusy, LoadError
-from etl.load import LOAD_LOCK_KEY, RUN_LOCK_NS
+from etl.errors import BorderwatchError, InputFileError, LoadError
+from etl.load import lock_loads, upsert_rows
 from etl.runs import (
     LoadReport,
     Reason,
@@ -312,66 +309,6 @@ def border_distances_m(conn: Connection, probes: Sequence[tuple[int, str, float,
     return {int(n): float(d) for n, d in conn.execute(stmt)}
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
-           keep: Iterable[str] = ()) -> tuple[int, int, int]:
-    """Insert new rows, update changed ones, leave equal ones untouched.
-
-    Rows are matched on the table's primary key; a row is updated only when some column
-    differs (geometries compared as EWKB). Columns in ``keep`` are never overwritten.
-    Shared by the geodata loader.
-
-    Returns
-    -------
-    tuple
-        ``(inserted, updated, unchanged)``.
-    """
-    if not rows:
-        return 0, 0, 0
-    key = [c.name for c in table.primary_key.columns]
-    key_cols = [table.c[k] for k in key]
-    existing = {tuple(r) for r in conn.execute(select(*key_cols))}
-    stmt = pg_insert(table).values(list(rows))
-    columns = [c for c in rows[0] if c not in key and c not in set(keep)]
-    changed = or_(*[_differs(table.c[c], stmt.excluded[c]) for c in columns])
-    set_: dict[str, Any] = {c: stmt.excluded[c] for c in columns}
-    if "updated_at" in table.c:
-        set_["updated_at"] = func.now()
-    stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_=set_, where=changed)
-    touched = {tuple(r) for r in conn.execute(stmt.returning(*key_cols))}
-    inserted = len(touched - existing)
-    updated = len(touched & existing)
-    return inserted, updated, len(rows) - inserted - updated
-
-
-def _differs(current: Any, new: Any) -> Any:
-    if current.type.__class__.__name__ in ("Geometry", "Geography"):
-        return func.ST_AsEWKB(current).is_distinct_from(func.ST_AsEWKB(new))
-    return current.is_distinct_from(new)
-
-
-def lock_loads(conn: Connection, run_id: int, settings: Settings) -> None:
-    """Hold the load locks of ``etl.load`` for this transaction.
-
-    The run lock tells other loads this run is alive; the load lock serialises loads, waiting
-    at most ``settings.lock_timeout_s`` for a running one to finish.
-    """
-    conn.execute(select(func.pg_advisory_xact_lock(RUN_LOCK_NS, run_id)))
-    if conn.execute(select(func.pg_try_advisory_xact_lock(LOAD_LOCK_KEY))).scalar_one():
-        return
-    if settings.lock_timeout_s <= 0:
-        raise LoadBusy("another load is running; try again when it has finished")
-    conn.execute(select(func.set_config("lock_timeout", f"{settings.lock_timeout_s}s", True)))
-    try:
-        with conn.begin_nested():
-            conn.execute(select(func.pg_advisory_xact_lock(LOAD_LOCK_KEY)))
-    except OperationalError as exc:
-        raise LoadBusy(
-            f"another load was still running after {settings.lock_timeout_s} s; "
-            "nothing was written, try again later"
-        ) from exc
-    conn.execute(select(func.set_config("lock_timeout", "0", True)))
-
-
 def store(conn: Connection, accepted: Sequence[dict[str, Any]], source: str
           ) -> tuple[int, int, int]:
     """Upsert accepted registry rows into ``bcp`` by ``code``."""
@@ -381,7 +318,7 @@ def store(conn: Connection, accepted: Sequence[dict[str, Any]], source: str
         row["source"] = source
         row["geom"] = from_shape(Point(r["lon"], r["lat"]), srid=SRID)
         rows.append(row)
-    return upsert(conn, bcp, rows)
+    return upsert_rows(conn, bcp, rows)
 
 
 def read_registry(path: Path) -> list[tuple[int, dict[str, str | None]]]:

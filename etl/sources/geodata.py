@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from etl import derive
 from etl.errors import BorderwatchError, InputFileError, LoadError
+from etl.load import lock_loads, upsert_rows
 from etl.runs import (
     LoadReport,
     count_reasons,
@@ -214,7 +215,7 @@ def _load(conn: Connection, directory: Path, settings: Settings,
     tables += [(ibm_component, components, ()), (ibm_level, levels, ())]
     for table, rows, keep in tables:
         counts[table.name] = len(rows)
-        _tally(counts, bcps.upsert(conn, table, rows, keep))
+        _tally(counts, upsert_rows(conn, table, rows, keep))
     section_ids = [r["section_id"] for r in tables[2][1]]
     counts["deleted"] = conn.execute(
         delete(border_section).where(border_section.c.section_id.not_in(section_ids))
@@ -269,7 +270,7 @@ def load_geodata(engine: Engine, settings: Settings, directory: Path | None = No
                               checksum=_checksum(directory))
     try:
         with engine.begin() as conn:
-            bcps.lock_loads(conn, report.run_id, settings)
+            lock_loads(conn, report.run_id, settings)
             counts = _load(conn, directory, settings, report)
             finish_run(conn, report, started=started)
     except Exception as exc:

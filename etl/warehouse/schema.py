@@ -6,6 +6,8 @@ checks that the migrations produce exactly these tables.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
@@ -166,7 +168,8 @@ incident = Table(
     Column("h3_r9", BigInteger),
     Column("attrs", JSONB, nullable=False, server_default="{}", comment="Unknown extra columns"),
     Column("content_hash", String(32), nullable=False),
-    Column("run_id", Integer, ForeignKey("load_run.run_id"), comment="Last run that wrote the row"),
+    Column("run_id", Integer, comment="Last run that wrote the row (load_run.run_id; no foreign "
+           "key: a bulk load would check it per row)"),
     Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
     *_timestamps(),
     Index("uq_incident_source_id", "source", "incident_id", unique=True),
@@ -174,6 +177,12 @@ incident = Table(
     Index("ix_incident_category_time", "category", "occurred_at"),
     Index("ix_incident_h3_r5", "h3_r5"),
     Index("ix_incident_h3_r7", "h3_r7"),
+    Index(
+        "ix_incident_h3_r5_time",
+        "h3_r5",
+        "occurred_at",
+        postgresql_include=["id", "category", "subtype", "country", "section_id", "h3_r7", "geom"],
+    ),
     Index("ix_incident_created_at", "created_at"),
     CheckConstraint(_in("category", INCIDENT_CATEGORIES), name="ck_incident_category"),
     CheckConstraint("persons IS NULL OR persons >= 0", name="ck_incident_persons"),
@@ -266,3 +275,87 @@ benchmark_assessment = Table(
     Column("run_id", Integer, ForeignKey("load_run.run_id")),
     *_timestamps(),
 )
+
+# -- incident rollup (maintained by etl/analytics/rollup.py, read by dashboard/queries/rollup.py)
+#
+# Derived data: ``incident_rollup`` and its state row are UNLOGGED (4x cheaper to write); a crash
+# empties both, readers then fall back to ``incident`` until the next refresh rebuilds them.
+
+#: Bucket lengths in days, each a multiple of the next; buckets start on multiples of the span
+#: counted from ``ROLLUP_EPOCH`` (a Monday), so any date range is a few whole buckets.
+ROLLUP_SPANS = (448, 112, 28, 7, 1)
+ROLLUP_EPOCH = date(1970, 1, 5)
+
+incident_rollup = Table(
+    "incident_rollup",
+    metadata,
+    Column("span", SmallInteger, primary_key=True, comment="Bucket length in days"),
+    Column("bucket", Date, primary_key=True, comment="First UTC day of the bucket"),
+    Column("cell", BigInteger, primary_key=True, comment="incident.h3_r5, 0 for NULL"),
+    Column("country", String(2), primary_key=True, comment="incident.country, '' for NULL"),
+    Column("section_id", String(12), primary_key=True, comment="incident.section_id, '' for NULL"),
+    Column("n", Integer, nullable=False, comment="Incidents"),
+    Column("c", ARRAY(Integer), nullable=False, comment="Incidents per category (INCIDENT_CATEGORIES order)"),
+    Column("v", ARRAY(Integer), nullable=False, comment="Incidents per incident_rollup_vocab.slot (1-based)"),
+    Column("sx", Float, nullable=False, comment="Sum of longitudes"),
+    Column("sy", Float, nullable=False, comment="Sum of latitudes"),
+    Column("west", Float, nullable=False, comment="Bounding box of the incidents"),
+    Column("south", Float, nullable=False),
+    Column("east", Float, nullable=False),
+    Column("north", Float, nullable=False),
+    Index("ix_incident_rollup_west", "span", "bucket", "west"),
+    comment="Incidents per (UTC day bucket, H3 cell, country, border section), per category and "
+    "per (category, subtype); rows of the days a load touched are recomputed in its transaction",
+    prefixes=["UNLOGGED"],
+)
+
+incident_rollup_vocab = Table(
+    "incident_rollup_vocab",
+    metadata,
+    Column("slot", SmallInteger, primary_key=True, comment="Position in incident_rollup.v"),
+    Column("category", String(24), nullable=False),
+    Column("subtype", String(40), nullable=False, comment="incident.subtype, '' for NULL"),
+    Column("n", BigInteger, nullable=False, server_default="0", comment="Incidents with this pair"),
+    Index("uq_incident_rollup_vocab", "category", "subtype", unique=True),
+)
+
+incident_rollup_state = Table(
+    "incident_rollup_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, server_default="1"),
+    Column("max_id", BigInteger, nullable=False, server_default="0", comment="Highest incident.id included"),
+    Column("version", BigInteger, nullable=False, server_default="0", comment="Refreshes so far"),
+    Column("run_id", Integer, comment="Load run of the last refresh"),
+    Column("refreshed_at", DateTime(timezone=True)),
+    Column("width", Float, nullable=False, server_default="0", comment="Widest row with a cell, degrees"),
+    Column("no_cell", BigInteger, nullable=False, server_default="0", comment="Incidents without h3_r5"),
+    CheckConstraint("id = 1", name="ck_incident_rollup_state_single"),
+    comment="Unlogged like incident_rollup: after a crash both are empty and the next refresh "
+    "rebuilds the rollup (readers use incident until then)",
+    prefixes=["UNLOGGED"],
+)
+
+incident_rollup_dirty = Table(
+    "incident_rollup_dirty",
+    metadata,
+    Column("day", Date, primary_key=True, comment="UTC day of an updated or deleted incident"),
+    comment="Filled by triggers on incident (UPDATE, DELETE); emptied by the next refresh",
+)
+
+
+def rollup_bucket(day: date, span: int) -> date:
+    """First day of the ``span``-day rollup bucket holding ``day``."""
+    return day - timedelta(days=(day - ROLLUP_EPOCH).days % span)
+
+
+def h3_parent_masks(resolution: int) -> tuple[int, int]:
+    """``(keep, set)`` so that ``(cell & keep) | set`` is the parent of a finer H3 cell.
+
+    An H3 index holds its resolution in bits 52-55 and one 3-bit digit per resolution below
+    that; digits finer than the cell's resolution are all ones. Both masks are signed 64-bit.
+    """
+    if not 0 <= resolution <= 15:
+        raise ValueError(f"H3 resolution out of range: {resolution}")
+    unused = (1 << ((15 - resolution) * 3)) - 1
+    keep = ~((0xF << 52) | unused)
+    return keep, (resolution << 52) | unused

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import h3
 import pytest
@@ -14,10 +15,12 @@ from shapely.geometry import Point, shape
 from sqlalchemy import Engine, select, text
 
 from dashboard.queries import gateway, incidents, reference
+from dashboard.queries import rollup as summary
 from dashboard.viewstate import Filters
 from etl.errors import QueryError
 from etl.warehouse.engine import engine_for_url
-from tests.dashboard.seed import incident_row, insert_incidents, seed_incidents, seed_reference
+from etl.warehouse.schema import INCIDENT_CATEGORIES, rollup_bucket
+from tests.dashboard.seed import SUBTYPES, incident_row, insert_incidents, seed_incidents, seed_reference
 
 TODAY = datetime.now(UTC).date()
 ALL = Filters(date_from=TODAY - timedelta(days=365), date_to=TODAY)
@@ -179,6 +182,16 @@ def test_reference_layers(engine: Engine, rows: list[dict]) -> None:
     assert {c["iso2"] for c in reference.country_options(engine)} == {"BA", "HR", "RS"}
 
 
+def test_basemap_is_cached_until_a_country_changes(engine: Engine, rows: list[dict]) -> None:
+    first = reference.basemap(engine)
+    assert reference.basemap(engine) is first  # built once
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE country SET name = 'Srbija' WHERE iso2 = 'RS'"))
+    again = reference.basemap(engine)
+    assert again is not first and {c.name for c in again} == {"Bosnia and Herzegovina", "Croatia", "Srbija"}
+    assert reference.basemap(engine, detailed=True) is not again
+
+
 def test_statement_timeout_becomes_a_safe_query_error(engine: Engine) -> None:
     slow = engine_for_url(engine.url.render_as_string(hide_password=False), 100)
     try:
@@ -208,3 +221,171 @@ def test_resolution_grows_with_zoom() -> None:
     resolutions = [incidents.h3_resolution_for_zoom(z) for z in range(3, 19)]
     assert resolutions == sorted(resolutions)
     assert set(resolutions) == {3, 4, 5, 7, 9}
+
+
+# -- the incident rollup: every answer equals raw SQL on the same filters ----------------------
+
+
+def _refresh(engine: Engine) -> None:
+    from etl.analytics import rollup  # the ETL side, which keeps the rollup current
+
+    with engine.begin() as conn:
+        rollup.refresh(conn)
+
+
+def _rollup_in_use(engine: Engine) -> bool:
+    with gateway.reading(engine) as reader:
+        return summary.current(reader) is not None
+
+
+@pytest.fixture
+def summarised(engine: Engine) -> Engine:
+    """500 incidents over 400 days (several buckets of every length) and a current rollup."""
+    seed_reference(engine)
+    seed_incidents(engine, 500, seed=3, days=400)
+    _refresh(engine)
+    return engine
+
+
+def _random_filters(rng: random.Random) -> Filters:
+    last = TODAY - timedelta(days=rng.choice([0, 0, 3, 40, 200]))
+    first = last - timedelta(days=rng.choice([0, 6, 13, 29, 89, 180, 364, 420]))
+    pick = lambda pool, p: tuple(x for x in pool if rng.random() < p) if rng.random() < 0.5 else ()  # noqa: E731
+    subtypes = sorted({s for subs in SUBTYPES.values() for s in subs} | {"not_a_subtype"})
+    return Filters(date_from=first, date_to=last, categories=pick(INCIDENT_CATEGORIES, 0.5),
+                   subtypes=pick(subtypes, 0.3), countries=pick(("BA", "HR", "RS"), 0.5),
+                   pairs=pick(("BA-HR", "BA-RS", "HR-RS"), 0.5))
+
+
+def _raw_where(f: Filters, box: incidents.BBox | None = None) -> tuple[str, dict]:
+    """The filters as hand-written SQL (independent of the query modules)."""
+    sql = ["occurred_at >= :start", "occurred_at < :end"]
+    params: dict = {"start": f.start, "end": f.end}
+    for name, column, values in (("cats", "category", f.categories), ("subs", "subtype", f.subtypes),
+                                 ("countries", "country", f.countries)):
+        if values:
+            sql.append(f"{column} = ANY(:{name})")
+            params[name] = list(values)
+    if f.pairs:
+        sql.append("section_id IN (SELECT section_id FROM border_section WHERE pair_id = ANY(:pairs))")
+        params["pairs"] = list(f.pairs)
+    if box is not None:
+        sql.append("ST_X(geom) BETWEEN :w AND :e AND ST_Y(geom) BETWEEN :s AND :n")
+        params.update(w=box.west, e=box.east, s=box.south, n=box.north)
+    return " AND ".join(sql), params
+
+
+def _raw(engine: Engine, query: str, f: Filters, box: incidents.BBox | None = None) -> list:
+    where, params = _raw_where(f, box)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(query.format(where=where)), params)]
+
+
+def _raw_hexes(engine: Engine, f: Filters, box: incidents.BBox, resolution: int) -> dict[int, int]:
+    column = "h3_r7" if resolution == 7 else "h3_r5"
+    found: Counter[int] = Counter()
+    for cell, n in _raw(engine, f"SELECT {column}, count(*) FROM incident WHERE {{where}} GROUP BY 1",
+                        f, box):
+        parent = h3.cell_to_parent(h3.int_to_str(cell), resolution) if resolution < 5 else None
+        found[h3.str_to_int(parent) if parent else cell] += n
+    return dict(found)
+
+
+def test_rollup_answers_equal_raw_sql(summarised: Engine) -> None:
+    engine, rng = summarised, random.Random(11)
+    assert _rollup_in_use(engine)
+    points = _raw(engine, "SELECT ST_X(geom), ST_Y(geom) FROM incident WHERE {where}",
+                  Filters(TODAY - timedelta(days=500), TODAY))
+    modes: Counter[str] = Counter()
+    for _ in range(80):
+        f = _random_filters(rng)
+        lon, lat, size = rng.uniform(14.5, 21.5), rng.uniform(42.5, 47.0), rng.choice([0.1, 0.6, 2, 7])
+        box = incidents.BBox(lon - size, lat - size / 2, lon + size, lat + size / 2)
+        if rng.random() < 0.5:  # an edge through an incident: on it (in view) or just beside it
+            x, y = rng.choice(points)
+            nudge = rng.choice([0.0, 1e-9, -1e-9])
+            box = rng.choice([
+                incidents.BBox(x + nudge, y - size / 2, x + 2 * size, y + size / 2),
+                incidents.BBox(x - 2 * size, y - size / 2, x + nudge, y + size / 2),
+                incidents.BBox(x - size, y + nudge, x + size, y + size),
+                incidents.BBox(x - size, y - size, x + size, y + nudge),
+            ])
+        zoom, cap = rng.randint(6, 12), rng.choice([10, 40, 300])
+
+        total = _raw(engine, "SELECT count(*) FROM incident WHERE {where}", f)[0][0]
+        assert incidents.count(engine, f) == total
+        in_box = {r[0] for r in _raw(engine, "SELECT id FROM incident WHERE {where}", f, box)}
+        layer = incidents.incident_layer(engine, f, box, zoom, cap)
+        modes[layer.mode] += 1
+        assert layer.in_view == len(in_box)
+        if layer.mode == "points":
+            assert {r["id"] for r in layer.rows} == in_box and len(in_box) <= incidents.points_cap(cap)
+        else:
+            assert len(in_box) > incidents.points_cap(cap) and 0 < len(layer.rows) <= cap
+            assert all(c["count"] == sum(c[k] for k in INCIDENT_CATEGORIES) for c in layer.rows)
+            shown = sum(c["count"] for c in layer.rows)
+            assert shown == len(in_box) if len(layer.rows) < cap else shown <= len(in_box)
+        for resolution in {3, 4, 5, 7, incidents.h3_resolution_for_zoom(zoom)} - {9}:
+            assert dict(incidents.hex_counts(engine, f, box, resolution, 10_000)) == _raw_hexes(
+                engine, f, box, resolution)
+        newest = _raw(engine, "SELECT id FROM incident WHERE {where} ORDER BY occurred_at DESC, id DESC"
+                              " LIMIT 50", f)
+        assert [r["id"] for r in incidents.feed(engine, f)] == [r[0] for r in newest]
+    assert modes["points"] > 5 and modes["clusters"] > 5
+
+
+def test_viewport_edges_through_incidents(summarised: Engine) -> None:
+    """An incident on the viewport's edge is in view; a nanodegree beyond it is not."""
+    engine, everything = summarised, Filters(TODAY - timedelta(days=500), TODAY)
+    points = _raw(engine, "SELECT ST_X(geom), ST_Y(geom) FROM incident WHERE {where} ORDER BY id", everything)
+    for stale in (False, True):  # through the rollup, then without it (a change is pending)
+        if stale:
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO incident_rollup_dirty (day) VALUES ('1999-01-01')"))
+        assert _rollup_in_use(engine) is not stale
+        for x, y in points[::60]:
+            for nudge in (0.0, 1e-9, -1e-9):
+                for box in (incidents.BBox(x + nudge, y - 1, x + 3, y + 1),
+                            incidents.BBox(x - 3, y - 1, x + nudge, y + 1),
+                            incidents.BBox(x - 1.5, y + nudge, x + 1.5, y + 2),
+                            incidents.BBox(x - 1.5, y - 2, x + 1.5, y + nudge)):
+                    want = len(_raw(engine, "SELECT id FROM incident WHERE {where}", everything, box))
+                    assert incidents.incident_layer(engine, everything, box, 7, 5).in_view == want
+                    hexes = incidents.hex_counts(engine, everything, box, 5, 10_000)
+                    assert sum(n for _, n in hexes) == want
+
+
+def test_stale_rollup_is_not_used_until_refreshed(summarised: Engine) -> None:
+    engine = summarised
+    everything = Filters(TODAY - timedelta(days=500), TODAY)
+    before = incidents.count(engine, everything)
+    insert_incidents(engine, [incident_row(ident="LATE", lon=16.5, lat=44.0, occurred_at=datetime.now(UTC),
+                                           category="other", subtype="late_subtype")])
+    assert not _rollup_in_use(engine)  # an incident the rollup does not hold: read incident
+    assert incidents.count(engine, everything) == before + 1
+    assert "late_subtype" in incidents.subtypes(engine)["other"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE incident SET category = 'crisis' WHERE incident_id = 'T0001'"))
+    _refresh(engine)
+    assert _rollup_in_use(engine)
+    crisis = Filters(everything.date_from, everything.date_to, categories=("crisis",))
+    assert incidents.count(engine, crisis) == _raw(engine, "SELECT count(*) FROM incident WHERE {where}",
+                                                   crisis)[0][0]
+    assert "late_subtype" in incidents.subtypes(engine)["other"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE incident SET category = 'other' WHERE incident_id = 'T0001'"))
+    assert not _rollup_in_use(engine)  # a changed incident is pending
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.dates(TODAY - timedelta(days=3000), TODAY), length=st.integers(0, 1500))
+def test_buckets_cover_a_range_exactly(first: date, length: int) -> None:
+    last = first + timedelta(days=length)
+    parts = summary.buckets(first, last)
+    day = first
+    for span, start in parts:
+        assert start == day and rollup_bucket(start, span) == start
+        day = start + timedelta(days=span)
+    assert day == last + timedelta(days=1)
+    # either side: at most 6 days, 3 weeks, 3 x 28 and 3 x 112 days; 448-day buckets between
+    assert len(parts) <= 2 * (6 + 3 + 3 + 3) + length // 448 + 1

@@ -39,6 +39,8 @@ def test_load_enriches_and_is_idempotent(geo_engine: Engine, geo_settings: Setti
                            ORDER BY ST_Distance(geom::geography, i.geom::geography) LIMIT 1) b
                ON true""")
     for iid, country, pg_country, section, pg_section, diff, bcp, pg_bcp, has_h3 in checks:
+        if iid == "RS-2024-0002":  # on the border line: the border rule decides (below)
+            pg_country = "RS"
         assert (country, section, bcp) == (pg_country, pg_section, pg_bcp), iid
         assert diff < 5 and has_h3, iid
     # a BCP-only report sits at its BCP
@@ -162,4 +164,42 @@ def test_bulk_load_rebuilds_the_same_indexes(
     monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 1)
     report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
     assert report.inserted == 6
-    assert _q(geo_engine, indexes) == before and len(before) == 8
+    assert _q(geo_engine, indexes) == before and len(before) >= 8
+
+
+def test_border_rule_gives_points_on_the_line_to_the_reporting_country(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path
+) -> None:
+    """At a BCP or within 1 km of the border, a reporting country of that border wins."""
+    # spots north of the Horgos BCP: 1.3 km south of it (about 200 m from the HU-RS section,
+    # inside the Hungarian polygon) and 1.5 km north of it (3 km from the section)
+    spots = {}
+    for name, metres in (("near", -1300.0), ("far", 1500.0)):
+        spots[name] = _q(geo_engine, """
+            SELECT ST_X(q), ST_Y(q), (SELECT iso2 FROM country c WHERE ST_Intersects(c.geom, q)),
+                   (SELECT min(ST_Distance(q::geography, s.geom::geography))
+                    FROM border_section s)
+            FROM (SELECT ST_Project(geom::geography, :m, 0)::geometry AS q FROM bcp
+                  WHERE code = 'RS-HU-HORGOS') x""", m=metres)[0]
+    near, far = spots["near"], spots["far"]
+    assert near[2] == far[2] == "HU" and near[3] < 500 and far[3] > 2000
+    path = tmp_path / "border.csv"
+    path.write_text(
+        "incident_id,occurred_at,lat,lon,bcp_code,category,reporting_country\n"
+        "bcp-rs,2024-05-01,,,RS-HU-HORGOS,other,RS\n"
+        "bcp-hu,2024-05-01,,,RS-HU-HORGOS,other,HU\n"
+        "bcp-hr,2024-05-01,,,RS-HU-HORGOS,other,HR\n"
+        "bcp-none,2024-05-01,,,RS-HU-HORGOS,other,\n"
+        f"near-rs,2024-05-01,{near[1]},{near[0]},,other,RS\n"
+        f"near-ba,2024-05-01,{near[1]},{near[0]},,other,BA\n"
+        f"far-rs,2024-05-01,{far[1]},{far[0]},,other,RS\n"
+    )
+    report = load_file(geo_engine, geo_settings, "incidents", path)
+    assert report.inserted == 7
+    pip = dict(_q(geo_engine, "SELECT i.incident_id, c.iso2 FROM incident i LEFT JOIN country c "
+                              "ON ST_Intersects(c.geom, i.geom)"))
+    got = dict(_q(geo_engine, "SELECT incident_id, country FROM incident"))
+    assert got["bcp-rs"] == "RS" and got["bcp-hu"] == "HU"
+    assert got["bcp-hr"] == pip["bcp-hr"] and got["bcp-none"] == pip["bcp-none"]
+    assert (got["near-rs"], got["near-ba"]) == ("RS", "HU")
+    assert got["far-rs"] == "HU"  # more than 1 km inside Hungary: the polygon decides

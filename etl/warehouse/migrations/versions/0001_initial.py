@@ -143,13 +143,12 @@ def upgrade() -> None:
     sa.Column('h3_r9', sa.BigInteger(), nullable=True),
     sa.Column('attrs', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False, comment='Unknown extra columns'),
     sa.Column('content_hash', sa.String(length=32), nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=True, comment='Last run that wrote the row'),
+    sa.Column('run_id', sa.Integer(), nullable=True, comment='Last run that wrote the row (load_run.run_id; no foreign key: a bulk load would check it per row)'),
     sa.Column('geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("category IN ('unauthorised_crossing', 'cross_border_crime', 'crisis', 'other')", name='ck_incident_category'),
     sa.CheckConstraint('persons IS NULL OR persons >= 0', name='ck_incident_persons'),
-    sa.ForeignKeyConstraint(['run_id'], ['load_run.run_id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_geospatial_index('idx_incident_geom', 'incident', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})

@@ -1,0 +1,230 @@
+"""Load benchmark (issue 4): ``borderwatch load incidents`` end to end against its baselines.
+
+In one run, on one cluster, with the file in the page cache and a CHECKPOINT before every
+timed step:
+
+1. ``borderwatch load incidents FILE --json`` into a fresh warehouse that holds the reference
+   geodata (validation, enrichment, staging COPY, upsert), as a child process: wall time and
+   peak memory of its process tree;
+2. the same command again on the same file (every row unchanged);
+3. ``psql \\copy`` of the same file into a bare table with all-text columns, and into one with
+   the columns' own types (no constraints, no index), each twice;
+4. ``GeoDataFrame.to_postgis`` of the same rows (pandas ``read_csv``, points from lon/lat,
+   default options), as a child process.
+
+``memory_only`` runs step 1 alone (the 3M-row peak-memory run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench import baselines
+from bench.data import DemoData, borderwatch_exe, warm_page_cache
+from bench.env import BenchCluster, engine_for
+from bench.measure import Run, run_measured
+from bench.report import Section, Target, mib, secs, table
+from etl.warehouse.schema import incident
+
+MEMORY_TARGET = 500_000_000  # bytes: 500 MB = 476.8 MiB
+RATIO_TARGET = 2.0
+SOURCE = "bench"
+Say = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    """One timed step."""
+
+    label: str
+    run: Run
+    rows: int
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.run.seconds if self.run.seconds else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "seconds": self.run.seconds, "rows": self.rows,
+                "rows_per_s": self.rate, "peak_tree_rss": self.run.peak_tree_rss,
+                "max_rss_single": self.run.max_rss_single, "returncode": self.run.returncode}
+
+
+def _check(run: Run, what: str) -> Run:
+    if run.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {run.returncode}): "
+                           f"{run.stdout[-1500:]} {run.stderr[-3000:]}")
+    return run
+
+
+def load_command(path: str, url: str) -> tuple[list[str], dict[str, str]]:
+    """The CLI load of ``path`` into the warehouse at ``url``: command and environment."""
+    return ([borderwatch_exe(), "load", "incidents", path, "--json", "--source", SOURCE],
+            {"BORDERWATCH_DATABASE_URL": url})
+
+
+def warehouse_rows(url: str) -> int:
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(incident)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def loaded_database(bench: BenchCluster, rows: int) -> str:
+    """Name of the warehouse database the load benchmark fills with ``rows`` incidents."""
+    return bench.name(f"n{rows}")
+
+
+def run(bench: BenchCluster, data: DemoData, *, memory_only: bool = False,
+        copy_repeats: int = 2, say: Say = print) -> Section:
+    """Run the load benchmark on the incidents of ``data``; the section for BENCHMARKS.md."""
+    rows = data.rows
+    path = data.incidents
+    warm_page_cache(path)
+    url = bench.fresh_warehouse(loaded_database(bench, rows))
+    steps: dict[str, Step] = {}
+    reports: dict[str, dict[str, Any]] = {}
+
+    say(f"load: borderwatch load incidents ({rows:,} rows) ...")
+    baselines.checkpoint(url)
+    cmd, env = load_command(str(path), url)
+    first = _check(run_measured(cmd, env=env), "borderwatch load incidents")
+    reports["first"] = first.json()
+    steps["first"] = Step("`borderwatch load incidents` (first load: validate, enrich, upsert)",
+                          first, rows)
+    stored = warehouse_rows(url)
+    say(f"  {secs(first.seconds)}, peak {mib(first.peak_tree_rss)}, {stored:,} rows stored")
+    startup = _check(run_measured([cmd[0], "load", "incidents", "--help"]), "borderwatch --help")
+
+    if not memory_only:
+        say("load: the same file again ...")
+        baselines.checkpoint(url)
+        second = _check(run_measured(cmd, env=env), "second load")
+        reports["second"] = second.json()
+        steps["second"] = Step("same command, same file again (every row unchanged)", second,
+                               rows)
+        say(f"  {secs(second.seconds)}, {reports['second'].get('unchanged', 0):,} unchanged")
+        _baselines(bench, data, steps, copy_repeats, say)
+    return _section(data, steps, reports, stored, memory_only, startup.seconds)
+
+
+def _baselines(bench: BenchCluster, data: DemoData, steps: dict[str, Step], repeats: int,
+               say: Say) -> None:
+    path = data.incidents
+    base_url = bench.fresh_warehouse(bench.name("baseline"))
+    header = baselines.csv_header(path)
+    for typed in (False, True):
+        kind = "typed" if typed else "text"
+        table_name = f"bare_{kind}"
+        best: Run | None = None
+        times = []
+        for _ in range(repeats):
+            baselines.create_bare_table(base_url, table_name, header, typed)
+            baselines.checkpoint(base_url)
+            copy = _check(baselines.psql_copy(base_url, table_name, path), f"psql \\copy ({kind})")
+            times.append(copy.seconds)
+            if best is None or copy.seconds < best.seconds:
+                best = copy
+        copied = baselines.count_rows(base_url, table_name)
+        if copied != data.rows:
+            raise RuntimeError(f"\\copy stored {copied} rows, expected {data.rows}")
+        assert best is not None
+        what = ("all columns `text`" if not typed else
+                "columns typed: timestamptz, float8, int4, text")
+        steps[f"copy_{kind}"] = Step(
+            f"`psql \\copy` into a bare table, {what} (best of {repeats}: "
+            + ", ".join(secs(t) for t in times) + ")", best, data.rows)
+        say(f"  \\copy {kind}: " + ", ".join(secs(t) for t in times))
+    say("load: GeoDataFrame.to_postgis ...")
+    baselines.checkpoint(base_url)
+    tp = _check(baselines.to_postgis_child(path, base_url, "bare_to_postgis"), "to_postgis")
+    phases = tp.json()
+    steps["to_postgis"] = Step(
+        "`GeoDataFrame.to_postgis` (pandas `read_csv`, `points_from_xy`, default options; "
+        f"read {secs(phases['read_s'])}, build {secs(phases['build_s'])}, "
+        f"write {secs(phases['write_s'])})", tp, data.rows)
+    say(f"  to_postgis: {secs(tp.seconds)}, peak {mib(tp.peak_tree_rss)}")
+    bench.drop(bench.name("baseline"))
+
+
+def _counts(report: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {int(report.get(k, 0)):,}"
+                     for k in ("read", "inserted", "updated", "unchanged", "rejected"))
+
+
+def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str, Any]],
+             stored: int, memory_only: bool, startup_s: float) -> Section:
+    rows = data.rows
+    first = steps["first"]
+    ref = steps.get("copy_text")
+    header = ["step", "wall time", "rows/s", "÷ `\\copy` text", "peak RSS (process tree)",
+              "max RSS (`/usr/bin/time`)"]
+    body = []
+    for key in ("first", "second", "copy_text", "copy_typed", "to_postgis"):
+        st = steps.get(key)
+        if st is None:
+            continue
+        ratio = f"{st.run.seconds / ref.run.seconds:.2f}×" if ref else "—"
+        body.append([st.label, secs(st.run.seconds), f"{st.rate:,.0f}", ratio,
+                     mib(st.run.peak_tree_rss), mib(st.run.max_rss_single)])
+    title = (f"## Load: {rows:,} incident rows" + (" (peak memory only)" if memory_only else ""))
+    lines = [
+        title, "",
+        f"File: `incidents.csv` from `borderwatch demo generate --incidents {rows} "
+        f"--days {data.days} --seed {data.seed}` ({data.size_bytes / 1e6:,.0f} MB, "
+        f"{data.first_day} to {data.last_day}; about a fifth of the rows are located by "
+        "`bcp_code` only). Target warehouse: fresh, migrated, reference geodata loaded.", "",
+        table(header, body), "",
+        f"Loader reports (`--json`): first load: {_counts(reports['first'])} "
+        f"({stored:,} rows in `incident` afterwards)"
+        + (f"; second load: {_counts(reports['second'])}." if "second" in reports else "."),
+    ]
+    targets: list[Target] = []
+    if ref is not None:
+        ratio = first.run.seconds / ref.run.seconds
+        typed = steps["copy_typed"].run.seconds
+        tp = steps["to_postgis"].run.seconds
+        lines += ["", f"Ratios: load ÷ `\\copy` (text) = **{ratio:.2f}×**; load ÷ `\\copy` "
+                  f"(typed) = {first.run.seconds / typed:.2f}×; load ÷ `to_postgis` = "
+                  f"{first.run.seconds / tp:.2f}× (to_postgis ÷ load = "
+                  f"{tp / first.run.seconds:.2f}×)."]
+        targets.append(Target(f"Load {rows:,} rows, end to end, vs `psql \\copy` (text)",
+                              f"≤ {RATIO_TARGET:g}×", f"{ratio:.2f}× "
+                              f"({secs(first.run.seconds)} vs {secs(ref.run.seconds)})",
+                              ratio <= RATIO_TARGET))
+        targets.append(Target(f"Load {rows:,} rows vs `GeoDataFrame.to_postgis`", "report",
+                              f"{first.run.seconds / tp:.2f}×", None))
+    targets.append(Target(f"Peak memory of the load, {rows:,} rows", "< 500 MB (476.8 MiB)",
+                          f"{mib(first.run.peak_tree_rss)} "
+                          f"({first.run.peak_tree_rss / 1e6:,.0f} MB)",
+                          first.run.peak_tree_rss < MEMORY_TARGET))
+    targets.append(Target(f"Load rate, {rows:,} rows", "report", f"{first.rate:,.0f} rows/s",
+                          None))
+    if "second" in reports:
+        unchanged = int(reports["second"].get("unchanged", 0))
+        targets.append(Target(f"Second load of the same {rows:,} rows", "all unchanged",
+                              f"{unchanged:,} unchanged, "
+                              f"{int(reports['second'].get('updated', 0)):,} updated, "
+                              f"{secs(steps['second'].run.seconds)}",
+                              unchanged == int(reports["second"].get("read", -1))))
+    lines += ["", "Peak RSS: the highest sum of the resident memory of the command's process and "
+              "all its children, polled every 50 ms (psutil). Max RSS: GNU time's `%M`, the "
+              "kernel's exact peak of the command's own process. The loader and `to_postgis` "
+              "run as child processes of the benchmark. The PostgreSQL server's work is in the "
+              "wall time, its memory is not counted. Wall times include the start of the "
+              "process: `borderwatch load incidents --help` (imports, no work) took "
+              f"{secs(startup_s)} in this run."]
+    data_out = {"rows": rows, "file": str(data.incidents), "bytes": data.size_bytes,
+                "steps": {k: s.as_dict() for k, s in steps.items()}, "reports": reports,
+                "stored": stored, "cli_startup_s": startup_s}
+    return Section(key=f"load-{rows}", markdown="\n".join(lines), targets=targets,
+                   data=data_out)
+
+
+__all__ = ["run", "loaded_database", "load_command"]

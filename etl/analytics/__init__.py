@@ -1,0 +1,1 @@
+"""Batch jobs that write derived tables from the loaded data (the incident rollup, ...)."""

@@ -1,0 +1,74 @@
+"""Smoke test of the benchmarks: load, map and render run in quick mode on a few thousand rows
+(one invocation, a private throwaway cluster) and write a well-formed report. No timing is
+asserted: performance is measured by ``make bench`` and written to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import BLOCK, TARGETS, read_blocks
+from etl.settings import PROJECT_ROOT
+
+ROWS = 2000
+
+
+def _targets(block: str) -> list[dict]:
+    found = TARGETS.search(block)
+    assert found, block
+    targets = json.loads(found["json"])
+    assert targets
+    for t in targets:
+        assert set(t) == {"name", "goal", "measured", "met"}
+        assert t["met"] in (True, False, None)
+    return targets
+
+
+@pytest.mark.browser
+def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# old\n<!-- bench:load-42 -->\nkept\n<!-- /bench:load-42 -->\n")
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--rows", str(ROWS), "--out", str(out),
+         "--results-dir", str(results), "--private-cluster"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    text = out.read_text()
+    blocks = read_blocks(text)
+    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render"}
+    assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
+    assert len(BLOCK.findall(text)) == len(blocks)
+    assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
+    assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
+    for key in (f"load-{ROWS}", "map", "render"):
+        assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
+        _targets(blocks[key])
+
+    def result(key: str) -> dict:
+        return json.loads((results / f"{key}.json").read_text())
+
+    load = result(f"load-{ROWS}")
+    assert set(load["steps"]) == {"first", "second", "copy_text", "copy_typed", "to_postgis"}
+    assert all(s["seconds"] > 0 and s["peak_tree_rss"] > 0 for s in load["steps"].values())
+    for rep in load["reports"].values():
+        assert rep["read"] == ROWS
+        assert rep["read"] == rep["inserted"] + rep["updated"] + rep["unchanged"] + rep["rejected"]
+    assert load["reports"]["second"]["inserted"] == 0
+
+    mapped = result("map")
+    assert mapped["samples"]["incidents"]["seconds"]["n"] == mapped["requests"] > 0
+    assert mapped["naive"]["seconds"]["n"] > 0
+    assert "| incidents callback" in blocks["map"]
+
+    loads = result("render")["loads"]
+    assert [r["cache"] for r in loads] == ["cold", "warm"]
+    for r in loads:
+        assert r["ready"] is not None, r
+        assert all(n > 0 for n in r["counts"].values()), r["counts"]
