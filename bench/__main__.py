@@ -159,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                 wait_quiet(args.wait_quiet, say=say)
             watch = Contention(bench.cluster.pid())
             section = make()
+            watch.add_own(float(section.data.get("browser_cpu_s", 0.0)))
             busy = watch.finish()
             section.data["contention"] = busy
+            if section.facts:
+                section.facts["when"] = when
             section.markdown += "\n\n" + describe_contention(busy)
             section = report.with_machine(section, line)
             report.update(out, [sections[0], section], results_dir)  # keep it if a later one fails

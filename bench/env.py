@@ -240,5 +240,5 @@ def machine(bench: BenchCluster | None = None) -> dict[str, str]:
         info["cluster"] = ("embedded, var/bench, default settings of `borderwatch db start` "
                            "(fsync on, shared_buffers 256MB, work_mem 32MB)")
     info["chromium"] = _version(["chromium", "--version"])
-    info["cpu_load_before"] = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load average at start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return info

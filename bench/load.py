@@ -224,7 +224,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
                 "steps": {k: s.as_dict() for k, s in steps.items()}, "reports": reports,
                 "stored": stored, "cli_startup_s": startup_s}
     return Section(key=f"load-{rows}", markdown="\n".join(lines), targets=targets,
-                   data=data_out)
+                   data=data_out, facts={"rows": rows, "peak_rss": first.run.peak_tree_rss})
 
 
 __all__ = ["run", "loaded_database", "load_command"]

@@ -175,7 +175,7 @@ def _machine_busy_s() -> float:
     return sum(fields[i] for i in (0, 1, 2, 5, 6) if i < len(fields)) / _TICK
 
 
-def _tree_cpu_s(root: psutil.Process, include_root: bool = True) -> float:
+def tree_cpu_s(root: psutil.Process, include_root: bool = True) -> float:
     """CPU seconds of ``root`` and its live descendants, each with its waited-for children."""
     total = 0.0
     try:
@@ -206,12 +206,17 @@ class Contention:
         self.load_start = os.getloadavg()[0]
         self.busy_start = _machine_busy_s()
         self.ours_start = self._ours()
+        self.extra_own = 0.0
+
+    def add_own(self, cpu_seconds: float) -> None:
+        """CPU of benchmark processes this process never waits for (a browser, say)."""
+        self.extra_own += cpu_seconds
 
     def _ours(self) -> float:
-        total = _tree_cpu_s(psutil.Process())
+        total = tree_cpu_s(psutil.Process())
         if self.server_pid:
             try:
-                total += _tree_cpu_s(psutil.Process(self.server_pid))
+                total += tree_cpu_s(psutil.Process(self.server_pid))
             except psutil.Error:
                 pass
         return total
@@ -220,7 +225,7 @@ class Contention:
         """Figures of the observed interval."""
         seconds = time.perf_counter() - self.began
         busy = _machine_busy_s() - self.busy_start
-        ours = self._ours() - self.ours_start
+        ours = self._ours() - self.ours_start + self.extra_own
         other = max(0.0, busy - ours)
         cores = psutil.cpu_count() or 1
         return {

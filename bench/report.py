@@ -17,6 +17,7 @@ from typing import Any
 BLOCK = re.compile(r"<!-- bench:(?P<key>[\w-]+) -->\n(?P<body>.*?)<!-- /bench:(?P=key) -->\n?",
                    re.S)
 TARGETS = re.compile(r"<!-- targets: (?P<json>.*?) -->")
+FACTS = re.compile(r"<!-- facts: (?P<json>.*?) -->")
 
 INTRO = """# borderwatch benchmarks
 
@@ -83,11 +84,13 @@ class Section:
     markdown: str
     targets: list[Target] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def block(self) -> str:
         targets = json.dumps([t.as_dict() for t in self.targets], ensure_ascii=False)
+        facts = f"<!-- facts: {json.dumps(self.facts)} -->\n" if self.facts else ""
         return (f"<!-- bench:{self.key} -->\n{self.markdown.rstrip()}\n\n"
-                f"<!-- targets: {targets} -->\n<!-- /bench:{self.key} -->\n")
+                f"<!-- targets: {targets} -->\n{facts}<!-- /bench:{self.key} -->\n")
 
 
 def _order(key: str) -> tuple[int, int, str]:
@@ -115,10 +118,44 @@ def _targets_table(blocks: dict[str, str]) -> str:
             + "\n".join(rows) + "\n\nDetails, baselines and the machine in the sections below.\n")
 
 
+def _memory_trend(blocks: dict[str, str]) -> str:
+    """Peak memory against file size from the load sections present of 100,000 rows or more
+    (an extrapolation of measured figures, said as such)."""
+    points = []
+    for key, text in blocks.items():
+        found = FACTS.search(text)
+        if key.startswith("load-") and found:
+            facts = json.loads(found["json"])
+            if "rows" in facts and "peak_rss" in facts and int(facts["rows"]) >= 100_000:
+                points.append((int(facts["rows"]), float(facts["peak_rss"]), facts.get("when")))
+    points.sort()
+    if len({p[0] for p in points}) < 2:
+        return ""
+    (r0, m0, _), (r1, m1, _) = points[0], points[-1]
+    slope = (m1 - m0) / (r1 - r0)
+    per_million = slope * 1e6
+    line = (f"Peak memory of the load grows by about {per_million / 2**20:,.0f} MiB per million "
+            f"rows between the {r0:,}-row and {r1:,}-row runs above "
+            f"({m0 / 2**20:,.0f} → {m1 / 2**20:,.0f} MiB)")
+    if slope > 0:
+        at = r1 + (500e6 - m1) / slope
+        line += (f"; on that line it would pass 500 MB at about {at / 1e6:,.1f} million rows "
+                 "(an extrapolation, not a measurement)")
+    dates = sorted({p[2] for p in points if p[2]})
+    if len(dates) > 1:
+        line += f". The points come from separate runs ({', '.join(dates)})"
+    return "### Peak memory against file size\n\n" + line + ".\n"
+
+
 def render(blocks: dict[str, str]) -> str:
     """The whole file for these blocks."""
     parts = [INTRO, _targets_table(blocks)]
-    parts += [blocks[k] for k in sorted(blocks, key=_order)]
+    ordered = sorted(blocks, key=_order)
+    for key in ordered:
+        parts.append(blocks[key])
+        later = ordered[ordered.index(key) + 1:]
+        if key.startswith("load-") and not any(k.startswith("load-") for k in later):
+            parts.append(_memory_trend(blocks))
     parts += [HOW_TO, NOT_MEASURED]
     return "\n".join(p.rstrip() + "\n" for p in parts if p)
 
