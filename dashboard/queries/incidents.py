@@ -29,6 +29,7 @@ from dashboard.queries.raw import (
     h3_parent,
     in_box,
     merge_grid,
+    point_columns,
     points,
     xy_in_box,
 )
@@ -288,13 +289,7 @@ def new_since(engine: Engine, filters: Filters, after_id: int, cap: int = NEW_CA
         return NewIncidents(max_id=max_id, count=0, rows=[])
     where = [incident.c.id > after_id, incident.c.id <= max_id, *filter_conditions(filters)]
     stmt = (
-        select(
-            incident.c.id,
-            incident.c.category,
-            func.ST_X(incident.c.geom).label("lon"),
-            func.ST_Y(incident.c.geom).label("lat"),
-            func.count().over().label("total"),
-        )
+        select(*point_columns(), func.count().over().label("total"))
         .where(*where)
         .order_by(incident.c.id.desc())
         .limit(cap)

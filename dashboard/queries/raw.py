@@ -102,17 +102,22 @@ class Source:
     where: list[ColumnElement[bool]] = field(default_factory=list)
 
 
+def point_columns() -> list[ColumnElement[Any]]:
+    """What a map point needs of an incident: id, category, lon, lat."""
+    return [
+        incident.c.id,
+        incident.c.category,
+        func.ST_X(incident.c.geom).label("lon"),
+        func.ST_Y(incident.c.geom).label("lat"),
+    ]
+
+
 def points(reader: Reader, sources: Iterable[Source], cap: int) -> list[dict[str, Any]]:
     """Up to ``cap + 1`` matching incidents: id, category, lon, lat."""
     out: list[dict[str, Any]] = []
     for src in sources:
         stmt = (
-            select(
-                incident.c.id,
-                incident.c.category,
-                func.ST_X(incident.c.geom).label("lon"),
-                func.ST_Y(incident.c.geom).label("lat"),
-            )
+            select(*point_columns())
             .select_from(src.table)
             .where(*src.where)
             .limit(cap + 1 - len(out))
