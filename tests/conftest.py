@@ -24,7 +24,6 @@ from etl.settings import PROJECT_ROOT, Settings
 from etl.warehouse import migrate
 from etl.warehouse.postgis import EmbeddedCluster
 
-TEST_DATA = Path(__file__).parent / "data"
 TEMPLATE = "bw_template"
 GEO_TEMPLATE = "bw_template_geo"
 

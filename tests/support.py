@@ -7,6 +7,17 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+TEST_DATA = Path(__file__).parent / "data"
+
+
+def query_rows(engine: Engine, query: str, **params: object) -> list[tuple]:
+    """Rows of a SQL query (tests' own checks of what landed in PostGIS), as tuples."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(query), params)]
 
 
 def free_port() -> int:

@@ -22,14 +22,10 @@ from etl.load import LOAD_LOCK_KEY, LoadRunFailed, load_file
 from etl.settings import Settings
 from etl.sources.geodata import load_geodata
 from tests.conftest import settings_for
+from tests.support import TEST_DATA as DATA
+from tests.support import query_rows as _q
 
-DATA = Path(__file__).parent.parent / "data"
 CLI = [sys.executable, "-c", "from dashboard.cli import main; main()"]
-
-
-def _q(engine: Engine, query: str, **params: object) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(query), params)]
 
 
 def _url(engine: Engine) -> str:

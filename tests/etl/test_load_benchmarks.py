@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl.load import load_file
 from etl.settings import Settings
-
-DATA = Path(__file__).parent.parent / "data"
-
-
-def _q(engine: Engine, query: str, **params: object) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(query), params)]
+from tests.support import TEST_DATA as DATA
+from tests.support import query_rows as _q
 
 
 def test_benchmarks_load_and_reload(geo_engine: Engine, geo_settings: Settings) -> None:

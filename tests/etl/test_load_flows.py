@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl.load import load_file
 from etl.settings import Settings
-
-DATA = Path(__file__).parent.parent / "data"
-
-
-def _q(engine: Engine, query: str, **params: object) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(query), params)]
+from tests.support import TEST_DATA as DATA
+from tests.support import query_rows as _q
 
 
 def test_flows_load_update_and_reject(geo_engine: Engine, geo_settings: Settings,

@@ -6,17 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl.load import LoadRunFailed, load_file
 from etl.settings import Settings
-
-DATA = Path(__file__).parent.parent / "data"
-
-
-def _q(engine: Engine, query: str, **params: object) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(query), params)]
+from tests.support import TEST_DATA as DATA
+from tests.support import query_rows as _q
 
 
 def test_load_enriches_and_is_idempotent(geo_engine: Engine, geo_settings: Settings) -> None:
