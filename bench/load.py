@@ -164,7 +164,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
     first = steps["first"]
     ref = steps.get("copy_text")
     header = ["step", "wall time", "rows/s", "÷ `\\copy` text", "peak RSS (process tree)",
-              "max RSS (`/usr/bin/time`)"]
+              "max RSS (kernel, one process)"]
     body = []
     for key in ("first", "second", "copy_text", "copy_typed", "to_postgis"):
         st = steps.get(key)
@@ -214,8 +214,9 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
                               f"{secs(steps['second'].run.seconds)}",
                               unchanged == int(reports["second"].get("read", -1))))
     lines += ["", "Peak RSS: the highest sum of the resident memory of the command's process and "
-              "all its children, polled every 50 ms (psutil). Max RSS: GNU time's `%M`, the "
-              "kernel's exact peak of the command's own process. The loader and `to_postgis` "
+              "all its children, polled every 50 ms (psutil), never below the kernel's figure. "
+              "Max RSS: the kernel's exact peak (`wait4` `ru_maxrss`) of the largest single "
+              "process of the command. The loader and `to_postgis` "
               "run as child processes of the benchmark. The PostgreSQL server's work is in the "
               "wall time, its memory is not counted. Wall times include the start of the "
               "process: `borderwatch load incidents --help` (imports, no work) took "

@@ -2,10 +2,11 @@
 and summary statistics.
 
 Peak memory is measured two ways: psutil polls the resident set size (RSS) of the process and
-all its descendants every ``interval`` seconds and keeps the highest *sum*; ``/usr/bin/time``
-(GNU time, ``%M``) reports the kernel's maximum RSS of the command's process (exact, but for
-that one process). A server that the command talks to (PostgreSQL) is not part of the tree
-and is not counted.
+all its descendants every ``interval`` seconds and keeps the highest *sum*; the kernel reports
+the exact maximum RSS of the command's process (``wait4``'s ``ru_maxrss``, the largest of the
+process and the descendants it waited for). A command that ends between two polls still has a
+peak: the tree's peak is never below the kernel's figure. A server that the command talks to
+(PostgreSQL) is not part of the tree and is not counted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import math
 import os
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -24,7 +24,6 @@ from pathlib import Path
 import psutil
 
 MIB = 2**20
-GNU_TIME = Path("/usr/bin/time")
 
 
 @dataclass
@@ -52,10 +51,10 @@ class Run:
                          f"{self.stderr[-2000:]!r}")
 
 
-def _tree_rss(proc: psutil.Process, skip_root: bool) -> int:
+def _tree_rss(proc: psutil.Process) -> int:
     total = 0
     try:
-        members = ([] if skip_root else [proc]) + proc.children(recursive=True)
+        members = [proc] + proc.children(recursive=True)
     except psutil.Error:
         return 0
     for member in members:
@@ -83,12 +82,8 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None,
         Kill the command after this many seconds.
     """
     full_env = dict(os.environ, **(env or {}))
-    wrap = GNU_TIME.exists()
-    fd, time_file = tempfile.mkstemp(prefix="bench-time-")
-    os.close(fd)
-    argv = ([str(GNU_TIME), "-f", "%M", "-o", time_file] if wrap else []) + list(cmd)
     began = time.perf_counter()
-    proc = subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     chunks: dict[str, list[str]] = {"out": [], "err": []}
 
@@ -102,25 +97,22 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None,
         t.start()
     watched = psutil.Process(proc.pid)
     peak, samples = 0, 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss(watched, skip_root=wrap))
+    while True:
+        peak = max(peak, _tree_rss(watched))
         samples += 1
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
         if timeout is not None and time.perf_counter() - began > timeout:
             proc.kill()
         time.sleep(interval)
     seconds = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
         t.join(timeout=10)
-    max_rss = 0
-    try:
-        text = Path(time_file).read_text().strip().splitlines()
-        max_rss = int(text[-1]) * 1024 if text and text[-1].isdigit() else 0
-    except OSError:
-        pass
-    finally:
-        Path(time_file).unlink(missing_ok=True)
+    max_rss = int(usage.ru_maxrss) * 1024  # kilobytes on Linux
     return Run(
-        returncode=int(proc.returncode), seconds=seconds, peak_tree_rss=peak,
+        returncode=int(proc.returncode), seconds=seconds, peak_tree_rss=max(peak, max_rss),
         max_rss_single=max_rss, stdout="".join(chunks["out"]), stderr="".join(chunks["err"]),
         samples=samples,
     )
