@@ -49,6 +49,9 @@ LOAD_LOCK_KEY = 7_236_286_020_411_265_892
 #: Namespace of the per-run advisory locks (pg_advisory_xact_lock(RUN_LOCK_NS, run_id)).
 RUN_LOCK_NS = 0x62770001
 
+#: Kinds of ``load_run`` rows written by maintenance jobs (``etl.maintenance``), not file loads.
+MAINTENANCE_KINDS = ("delete", "rollup")
+
 SPECS: dict[str, SourceSpec] = {
     s.kind: s for s in (incidents.SPEC, flows.SPEC, benchmarks.SPEC)
 }
@@ -753,11 +756,12 @@ class RunInfo:
 
 
 def run_info(engine: Engine, run_id: int | None = None) -> RunInfo | None:
-    """The given run, or the latest one; None when there is none."""
+    """The given run, or the latest file load (not a delete or rollup job); None if none."""
     q = select(load_run.c.run_id, load_run.c.kind, load_run.c.source, load_run.c.file_name,
                load_run.c.status, load_run.c.rows_rejected)
     q = (q.where(load_run.c.run_id == run_id) if run_id is not None
-         else q.order_by(load_run.c.run_id.desc()).limit(1))
+         else q.where(load_run.c.kind.notin_(MAINTENANCE_KINDS))
+         .order_by(load_run.c.run_id.desc()).limit(1))
     with engine.connect() as conn:
         row = conn.execute(q).first()
     return RunInfo(*row) if row else None

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.sql import func
 
 from etl.warehouse.schema import load_run, rejected_row
@@ -158,3 +158,14 @@ def _final(report: LoadReport):  # type: ignore[no-untyped-def]
 
 def report_json(report: LoadReport) -> str:
     return json.dumps(report.as_dict(), default=str)
+
+
+def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest ``limit`` runs of every kind, newest first, as dicts of their columns."""
+    cols = [load_run.c[name] for name in (
+        "run_id", "kind", "source", "file_name", "started_at", "status", "dry_run", "rows_read",
+        "rows_inserted", "rows_updated", "rows_unchanged", "rows_rejected", "duration_s",
+        "message")]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*cols).order_by(load_run.c.run_id.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]

@@ -1,12 +1,14 @@
-"""The data commands of borderwatch (``db``, ``load``, ``rejects``, ``demo``, ``config``).
+"""The data commands of borderwatch (``db``, ``load``, ``rejects``, ``runs``, ``delete``,
+``analyse``, ``demo``, ``config``).
 
 ``dashboard.cli`` is the composition root: it mounts this group and adds ``serve``.
-Importing ``reference``, ``ingest``, ``demo`` and ``config`` registers their commands.
+Importing ``reference``, ``ingest``, ``maintain``, ``demo`` and ``config`` registers their
+commands.
 """
 
 from __future__ import annotations
 
-from etl.cli import config, demo, ingest, reference  # noqa: F401  (register commands)
+from etl.cli import config, demo, ingest, maintain, reference  # noqa: F401  (register commands)
 from etl.cli.common import cli_group
 from etl.cli.db import db
 from etl.cli.load import load
