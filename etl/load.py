@@ -285,15 +285,19 @@ class _Sink:
         return new, changed
 
     def _prepare(self, estimated_new: float) -> None:
-        """Before the first rows: a big load into a comparatively small table drops the
-        secondary indexes (rebuilt at the end, in the same transaction)."""
+        """Before the first rows: a big first load into a (nearly) empty table drops the
+        secondary indexes (rebuilt at the end, in the same transaction).
+
+        Dropping an index locks the whole table until the commit, so the map's readers would
+        wait for the load; a table already holding data keeps its indexes and stays readable.
+        """
         self.prepared = True
         if self.strict or estimated_new < BULK_MIN_ROWS:
             return
         row = self.raw.execute(
             "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
             (self.spec.table,)).fetchone()
-        if row is not None and estimated_new >= 0.5 * float(row[0]):
+        if row is not None and float(row[0]) < BULK_MAX_EXISTING:
             self.dropped = _drop_secondary_indexes(self.raw, self.spec.table)
 
     def _new_table(self) -> str:
@@ -681,8 +685,11 @@ def _copy_rejects(raw: psycopg.Connection, run_id: int | None, rejects: list[Rej
                             Jsonb([asdict(reason) for reason in r.reasons])))
 
 
-#: A load whose new rows reach this many, and half the table, rebuilds secondary indexes.
+#: A load whose new rows reach this many, into a table holding fewer than
+#: ``BULK_MAX_EXISTING`` rows (a first backfill: nobody watches an empty map), rebuilds the
+#: secondary indexes at the end instead of maintaining them row by row.
 BULK_MIN_ROWS = 100_000
+BULK_MAX_EXISTING = 10_000
 #: Rows assembled at a time for COPY (the encoder's index arrays stay small).
 COPY_BATCH = 5_000
 

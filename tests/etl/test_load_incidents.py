@@ -198,3 +198,48 @@ def test_border_rule_gives_points_on_the_line_to_the_reporting_country(
     assert got["bcp-hr"] == pip["bcp-hr"] and got["bcp-none"] == pip["bcp-none"]
     assert (got["near-rs"], got["near-ba"]) == ("RS", "HU")
     assert got["far-rs"] == "HU"  # more than 1 km inside Hungary: the polygon decides
+
+
+class _ReaderDuringLoad:
+    """Progress hook: when the load announces its final write (indexes dropped or not, not
+    yet committed), a dashboard-like reader counts incidents with a short lock timeout."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.outcome = engine, ""
+
+    def message(self, text: str) -> None:
+        if not text.startswith("writing"):
+            return
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '300ms'")
+            try:
+                n = conn.execute("SELECT count(*) FROM incident").fetchone()
+                self.outcome = f"read {n[0] if n else '?'}"
+            except psycopg.errors.LockNotAvailable:
+                self.outcome = "blocked"
+
+    def update(self, done: int, total: int, rows: int) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("max_existing", "expected"), [(5, "read 6"), (100, "blocked")])
+def test_a_bulk_load_into_a_table_with_data_keeps_it_readable(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, max_existing: int, expected: str,
+) -> None:
+    """Only a first backfill (table nearly empty) drops indexes and so locks out readers."""
+    import etl.load
+
+    load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", source="a")
+    with geo_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE incident")  # reltuples = 6
+    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(etl.load, "BULK_MAX_EXISTING", max_existing)
+    reader = _ReaderDuringLoad(geo_engine)
+    report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv",
+                       source="b", progress=reader)
+    assert report.inserted == 6
+    assert reader.outcome == expected
