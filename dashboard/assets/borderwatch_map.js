@@ -32,7 +32,8 @@ window.borderwatch = Object.assign({}, window.borderwatch, {
     },
 
     /* Border sections: colour, weight and dash pattern by impact level, plus a text label
-     * (permanent for medium and above, on hover for low). */
+     * (permanent for medium and above, on hover for low). Hovering a section shows its
+     * attribution instead (p.tip: level, reason, date; HTML escaped by the server). */
     sectionStyle: function (feature, context) {
       var s = ((context.hideout || {}).levels || {})[feature.properties.lvl] || {};
       return {color: s.color || "#555", weight: s.weight || 3, dashArray: s.dashArray || null,
@@ -40,10 +41,16 @@ window.borderwatch = Object.assign({}, window.borderwatch, {
     },
     sectionEach: function (feature, layer, context) {
       var p = feature.properties, h = context.hideout || {};
-      layer.bindTooltip(window.borderwatch.map.esc(p.label), {
-        permanent: p.lvl !== "low", direction: "center", pane: h.labelPane,
+      var label = window.borderwatch.map.esc(p.label), tip = p.tip || label;
+      var permanent = p.lvl !== "low";
+      layer.bindTooltip(permanent ? label : tip, {
+        permanent: permanent, direction: "center", pane: h.labelPane,
         className: "bw-section-label bw-impact-" + p.lvl
       });
+      if (permanent && tip !== label) {
+        layer.on("mouseover", function () { layer.setTooltipContent(tip); });
+        layer.on("mouseout", function () { layer.setTooltipContent(label); });
+      }
     },
 
     /* BCPs: a glyph in a shape by mode; joint-control / one-stop crossings get a gold ring. */

@@ -7,6 +7,7 @@ Any text that ends up as HTML (tooltips) is escaped here.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -79,8 +80,39 @@ def section_label(section_id: str, level: str) -> str:
     return f"{section_id} · {IMPACT_LABELS.get(level, level).upper()}"
 
 
+def attribution_date(value: object) -> str:
+    """``YYYY-MM-DD`` (UTC) of an attribution time, '' when there is none."""
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date().isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else ""
+
+
+def section_tooltip(row: dict[str, Any]) -> str:
+    """The attribution of a section as escaped HTML: label, reason, date and author.
+
+    A section that never received an attribution is low by default, and says so.
+    """
+    head = f"<b>{esc(section_label(row['section_id'], row['impact_level']))}</b>"
+    reason = row.get("impact_reason")
+    when = attribution_date(row.get("impact_updated_at"))
+    parts = [head]
+    if reason:
+        parts.append(f'<span class="bw-tip-reason">{esc(reason)}</span>')
+    if when:
+        by = row.get("impact_attributed_by")
+        parts.append(f'<span class="bw-tip-when">attributed {when}'
+                     + (f" by {esc(by)}" if by else "") + "</span>")
+    else:
+        parts.append('<span class="bw-tip-when">no attribution loaded: low by default</span>')
+    return "".join(parts)
+
+
 def sections_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
-    """Border sections with impact level (``lvl``) and a text label (never colour alone)."""
+    """Border sections with impact level (``lvl``) and a text label (never colour alone).
+
+    ``label`` is the short permanent text (id and level); ``tip`` the attribution shown on
+    hover (level, reason, date of attribution, author); ``at`` the date alone.
+    """
     return collection(
         shape(
             r["geometry"],
@@ -90,6 +122,8 @@ def sections_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
                 "lvl": r["impact_level"],
                 "label": section_label(r["section_id"], r["impact_level"]),
                 "reason": r.get("impact_reason") or "",
+                "at": attribution_date(r.get("impact_updated_at")),
+                "tip": section_tooltip(r),
             },
         )
         for r in rows

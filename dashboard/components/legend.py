@@ -84,6 +84,8 @@ def legend(hotspot_id: str) -> html.Details:
             },
         )
         sections.append(_row(line, f"{label.upper()} impact"))
+    sections.append(html.Li("Level set by the national coordination centre; hover a section "
+                            "for its reason and date", className="bw-legend-note"))
     patrol = [
         _row(
             html.Span(className="bw-swatch bw-swatch-area", style={"borderColor": PATROL_COLOR}),

@@ -22,6 +22,7 @@ from etl.warehouse.schema import (
     country,
     joint_patrol_agreement,
     joint_patrol_area,
+    section_impact_history,
 )
 
 #: Simplification tolerance of the basemap (degrees): coarse for the region, finer zoomed in.
@@ -153,7 +154,20 @@ def _pair_filter(
 def sections(
     engine: Engine, *, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """Border sections with their impact level, optionally limited to pairs or countries."""
+    """Border sections with their impact level, optionally limited to pairs or countries.
+
+    Each row also names who attributed the level (``impact_attributed_by``: the latest
+    ``section_impact_history`` entry of the section, None when there is none or it names
+    nobody); ``impact_updated_at`` is the date of that attribution.
+    """
+    attributed_by = (
+        select(section_impact_history.c.attributed_by)
+        .where(section_impact_history.c.section_id == border_section.c.section_id)
+        .order_by(section_impact_history.c.attributed_at.desc(),
+                  section_impact_history.c.history_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = (
         select(
             border_section.c.section_id,
@@ -163,6 +177,7 @@ def sections(
             border_section.c.impact_level,
             border_section.c.impact_reason,
             border_section.c.impact_updated_at,
+            attributed_by.label("impact_attributed_by"),
             border_line.c.country_a,
             border_line.c.country_b,
             func.ST_AsGeoJSON(border_section.c.geom, 5).label("geojson"),

@@ -1,8 +1,9 @@
 """``borderwatch demo generate``: write the demo dataset and its ground truth to a folder.
 
 Files (the real interchange formats, so the demo runs the real load path):
-``incidents.csv``, ``flows.csv``, ``benchmarks.csv``, ``ground_truth.json``, a ``README.md``
-saying that all of it is illustrative, and with ``with_errors`` also ``incidents_bad.csv``.
+``incidents.csv``, ``flows.csv``, ``benchmarks.csv``, ``impact_levels.csv`` (an illustrative
+attribution derived from the planted hotspots), ``ground_truth.json``, a ``README.md`` saying
+that all of it is illustrative, and with ``with_errors`` also ``incidents_bad.csv``.
 Everything is a function of (incidents, days, seed, end): the same arguments give the same
 bytes.
 """
@@ -22,6 +23,7 @@ from etl.demo.bad_rows import write_bad_incidents
 from etl.demo.benchmarks import rounds_until, write_benchmarks
 from etl.demo.flows import __doc__ as FLOWS_DOC
 from etl.demo.flows import plan_flow_events, write_flows
+from etl.demo.impact import NEAR_KM, DemoAttribution, write_impact_levels
 from etl.demo.incidents import plan_hotspots, window, write_incidents
 from etl.demo.reference import GEODATA_DIR, read_reference
 from etl.errors import ConfigurationError
@@ -123,6 +125,15 @@ def generate(
     step("benchmarks.csv", f"{len(ref.components)} components, rounds "
          f"{', '.join(map(str, rounds_until(end)))}",
          lambda p: write_benchmarks(p, ref, end=end, seed=spec.seed))
+    elevated: list[DemoAttribution] = []
+
+    def write_impact(p: Path) -> int:
+        rows, chosen = write_impact_levels(p, ref.borders, hotspots, end)
+        elevated.extend(chosen)
+        return rows
+
+    step("impact_levels.csv", "illustrative section impact levels from the planted hotspots",
+         write_impact)
     bad: list[dict[str, object]] = []
     if spec.with_errors:
         def write_bad(p: Path) -> int:
@@ -143,6 +154,13 @@ def generate(
             "Extra irregular crossings (between_bcps, facilitator) uniformly spread in a disc of "
             "radius_km around (lat, lon), inside the reporting country, from start to end "
             "(local dates, inclusive), on top of the background pattern."
+        ),
+        "impact_levels": [a.as_dict() for a in elevated],
+        "impact_levels_note": (
+            "Illustrative attribution, not a decision of any coordination centre: the section "
+            "of each planted hotspot is high (the most recent one critical), sections within "
+            f"{NEAR_KM:g} km of a hotspot medium, every other section low; dated at noon UTC "
+            "of the last day."
         ),
         "flow_anomalies": [a.as_dict() for a in anomalies],
         "flow_mismatches": [m.as_dict() for m in mismatches],
@@ -177,6 +195,10 @@ Generated with `borderwatch demo generate --incidents {spec.incidents} --days {s
   the service of `country_b` counted for the same traffic (see `flows_convention` in
   `ground_truth.json`).
 - `benchmarks.csv`: IBM benchmark assessments per target administration, component and round.
+- `impact_levels.csv`: an illustrative impact level for every border section, derived from the
+  planted hotspots (high on a hotspot's section, critical on the most recent one, medium
+  nearby, low elsewhere). It is not a decision of any coordination centre; every reason says
+  "illustrative demo attribution".
 - `ground_truth.json`: what was planted: hotspots, flow anomalies, paired-count mismatches
   (and the expected reject reasons of `incidents_bad.csv` when generated with `--with-errors`).
 

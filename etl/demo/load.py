@@ -1,8 +1,9 @@
 """``borderwatch demo load``: generate the demo and load it through the real load path.
 
 Order: schema (migrate to head), reference geodata (``load_geodata``), then incidents, flows
-and benchmarks with ``etl.load.load_file`` under the source name ``demo``. The same
-validation, enrichment and bookkeeping run as for a service's own files.
+and benchmarks with ``etl.load.load_file`` under the source name ``demo``, and last the
+illustrative section impact levels with ``etl.sources.impact_levels.load_impact_levels``. The
+same validation, enrichment and bookkeeping run as for a service's own files.
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ from etl.load import Progress, load_file
 from etl.runs import LoadReport
 from etl.settings import Settings
 from etl.sources.geodata import load_geodata
+from etl.sources.impact_levels import KIND as IMPACT_KIND
+from etl.sources.impact_levels import load_impact_levels
 from etl.warehouse import migrate
-from etl.warehouse.schema import benchmark_assessment, flow, incident
+from etl.warehouse.schema import (
+    benchmark_assessment,
+    flow,
+    incident,
+    load_run,
+    section_impact_history,
+)
 
 SOURCE = "demo"
 KINDS = (("incidents", "incidents.csv"), ("flows", "flows.csv"),
          ("benchmarks", "benchmarks.csv"))
+IMPACT_FILE = "impact_levels.csv"
 Say = Callable[[str], None]
 
 
@@ -63,12 +73,16 @@ def has_incidents(engine: Engine) -> bool:
 
 
 def has_foreign_data(engine: Engine) -> bool:
-    """Whether incidents, flows or assessments from a source other than the demo exist."""
+    """Whether incidents, flows, assessments or section impact levels from a source other
+    than the demo exist."""
+    attributed = exists().where(
+        section_impact_history.c.load_run_id == load_run.c.run_id, load_run.c.source != SOURCE
+    )
     with engine.connect() as conn:
         return any(
             conn.execute(select(exists().where(table.c.source != SOURCE))).scalar()
             for table in (incident, flow, benchmark_assessment)
-        )
+        ) or bool(conn.execute(select(attributed)).scalar())
 
 
 def load_demo(
@@ -89,8 +103,9 @@ def load_demo(
     if_empty
         Do nothing when the warehouse already holds incidents (what ``make run`` uses).
     force
-        Load even when the warehouse holds data of other sources: demo flows and benchmark
-        assessments share their natural keys with real ones and would overwrite them.
+        Load even when the warehouse holds data of other sources: demo flows, benchmark
+        assessments and section impact levels share their keys with real ones and would
+        overwrite them.
 
     Raises
     ------
@@ -107,9 +122,9 @@ def load_demo(
         return result
     if not force and has_foreign_data(engine):
         raise ConfigurationError(
-            "the warehouse holds incidents, flows or assessments that are not demo data; the "
-            "demo's flows and assessments would overwrite real ones with the same keys. "
-            "Use --force to load it anyway."
+            "the warehouse holds incidents, flows, assessments or impact levels that are not "
+            "demo data; the demo's flows, assessments and impact levels would overwrite real "
+            "ones with the same keys. Use --force to load it anyway."
         )
     if has_incidents(engine):
         say("Note: the warehouse already holds demo data; rows of the earlier demo that this "
@@ -138,5 +153,12 @@ def load_demo(
         result.reports[kind] = report
         result.seconds[kind] = time.monotonic() - step
         say("  " + report.summary().replace("\n", "\n  "))
+    step = time.monotonic()
+    say(f"Loading {IMPACT_FILE} (illustrative impact levels) ...")
+    report = load_impact_levels(engine, settings, out_dir / IMPACT_FILE, source=SOURCE,
+                                progress=_SayProgress(say))
+    result.reports[IMPACT_KIND] = report
+    result.seconds[IMPACT_KIND] = time.monotonic() - step
+    say("  " + report.summary().replace("\n", "\n  "))
     result.seconds["total"] = time.monotonic() - began
     return result

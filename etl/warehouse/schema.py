@@ -87,6 +87,25 @@ border_section = Table(
     CheckConstraint(_in("impact_level", SECTION_IMPACT_LEVELS), name="ck_section_impact"),
 )
 
+section_impact_history = Table(
+    "section_impact_history",
+    metadata,
+    Column("history_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("section_id", String(12), nullable=False,
+           comment="border_section.section_id (no foreign key: the history outlives a section "
+           "that a new geodata release removes)"),
+    Column("level", String(10), nullable=False),
+    Column("reason", Text),
+    Column("attributed_at", DateTime(timezone=True), nullable=False),
+    Column("attributed_by", Text),
+    Column("load_run_id", Integer, ForeignKey("load_run.run_id"), nullable=False,
+           comment="The impact_levels load that applied it"),
+    Index("ix_section_impact_history_section", "section_id", "attributed_at"),
+    CheckConstraint(_in("level", SECTION_IMPACT_LEVELS), name="ck_section_impact_history_level"),
+    comment="Every impact-level attribution that changed a border section, in load order "
+    "(written by borderwatch load impact-levels)",
+)
+
 bcp = Table(
     "bcp",
     metadata,
@@ -111,7 +130,8 @@ load_run = Table(
     "load_run",
     metadata,
     Column("run_id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(20), nullable=False, comment="incidents, flows, benchmarks, bcps, geodata"),
+    Column("kind", String(20), nullable=False,
+           comment="incidents, flows, benchmarks, bcps, geodata, impact_levels"),
     Column("source", Text, nullable=False),
     Column("file_name", Text, nullable=False),
     Column("checksum", String(64), comment="sha256 of the input file"),

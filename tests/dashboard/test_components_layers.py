@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import h3
 from hypothesis import given, settings
@@ -114,6 +115,28 @@ def test_sections_are_labelled_with_the_level_in_words() -> None:
     assert labels == ["HR-RS-01 · LOW", "HR-RS-02 · MEDIUM", "HR-RS-03 · HIGH", "HR-RS-04 · CRITICAL"]
     styles = layers.sections_hideout("labels")["levels"]
     assert len({(s["color"], s["weight"], s["dashArray"]) for s in styles.values()}) == 4
+
+
+def test_section_tooltip_shows_level_reason_and_date_of_attribution() -> None:
+    geometry = {"type": "MultiLineString", "coordinates": [[[19, 45], [19, 46]]]}
+    attributed = {
+        "section_id": "HU-RS-02", "pair_id": "HU-RS", "impact_level": "high",
+        "impact_reason": "Pressure <near> Horgoš & Röszke",
+        "impact_updated_at": datetime(2025, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+        "impact_attributed_by": "RS NCC", "geometry": geometry,
+    }
+    default = {"section_id": "HU-RS-01", "pair_id": "HU-RS", "impact_level": "low",
+               "impact_reason": None, "impact_updated_at": None, "geometry": geometry}
+    high, low = (f["properties"] for f in layers.sections_layer([attributed, default])["features"])
+    assert high["label"] == "HU-RS-02 · HIGH" and high["at"] == "2025-05-31"  # the UTC date
+    assert high["tip"] == (
+        "<b>HU-RS-02 · HIGH</b>"
+        '<span class="bw-tip-reason">Pressure &lt;near&gt; Horgoš &amp; Röszke</span>'
+        '<span class="bw-tip-when">attributed 2025-05-31 by RS NCC</span>'
+    )
+    assert (low["at"], low["reason"]) == ("", "")
+    assert low["tip"].startswith("<b>HU-RS-01 · LOW</b>")
+    assert "no attribution loaded: low by default" in low["tip"]
 
 
 def test_patrol_areas_have_polygon_and_label_with_pair_and_depth() -> None:

@@ -14,13 +14,17 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, shape
 from sqlalchemy import Engine, select, text
 
+from dashboard.components.layers import sections_layer
 from dashboard.queries import gateway, incidents, reference
 from dashboard.queries import rollup as summary
 from dashboard.viewstate import Filters
 from etl.errors import QueryError
+from etl.settings import Settings
+from etl.sources.impact_levels import load_impact_levels
 from etl.warehouse.engine import engine_for_url
 from etl.warehouse.schema import INCIDENT_CATEGORIES, rollup_bucket
 from tests.dashboard.seed import SUBTYPES, incident_row, insert_incidents, seed_incidents, seed_reference
+from tests.support import TEST_DATA
 
 TODAY = datetime.now(UTC).date()
 ALL = Filters(date_from=TODAY - timedelta(days=365), date_to=TODAY)
@@ -180,6 +184,17 @@ def test_reference_layers(engine: Engine, rows: list[dict]) -> None:
     assert reference.patrol_areas(engine, pairs=("HR-RS",)) == []
     assert [p["pair_id"] for p in reference.pair_options(engine)] == ["BA-HR", "BA-RS", "HR-RS"]
     assert {c["iso2"] for c in reference.country_options(engine)} == {"BA", "HR", "RS"}
+
+
+def test_sections_carry_the_latest_attribution(geo_engine: Engine, geo_settings: Settings) -> None:
+    load_impact_levels(geo_engine, geo_settings, TEST_DATA / "impact_levels_good.csv")
+    rows = {r["section_id"]: r for r in reference.sections(geo_engine, pairs=("HU-RS",))}
+    hu_rs = rows["HU-RS-02"]
+    assert (hu_rs["impact_level"], hu_rs["impact_attributed_by"]) == ("high", "RS NCC")
+    assert hu_rs["impact_updated_at"] == datetime(2025, 6, 1, 6, 0, tzinfo=UTC)
+    assert rows["HU-RS-01"]["impact_attributed_by"] is None
+    assert "attributed 2025-06-01 by RS NCC" in sections_layer([hu_rs])["features"][0][
+        "properties"]["tip"]
 
 
 def test_basemap_is_cached_until_a_country_changes(engine: Engine, rows: list[dict]) -> None:
