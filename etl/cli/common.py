@@ -39,6 +39,17 @@ def settings_from(ctx: click.Context) -> Settings:
     return root.obj  # type: ignore[no-any-return]
 
 
+class QuietProgress:
+    """No bar; only the messages that matter (waiting for another load) on stderr."""
+
+    def message(self, text: str) -> None:
+        if text.startswith("waiting"):
+            click.echo(text, err=True)
+
+    def update(self, done: int, total: int, rows: int) -> None:
+        return None
+
+
 def safe(func: F) -> F:
     """Turn a ``BorderwatchError`` into its safe message and exit code, never a traceback."""
 

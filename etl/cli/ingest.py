@@ -15,7 +15,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from etl.cli.common import cli_group, safe, settings_from
+from etl.cli.common import QuietProgress, cli_group, safe, settings_from
 from etl.cli.load import load
 from etl.errors import BorderwatchError
 from etl.load import SPECS, LoadRunFailed, iter_rejects, load_file, run_info
@@ -47,17 +47,6 @@ class BarProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-class QuietProgress:
-    """No bar; only the messages that matter (waiting for another load) on stderr."""
-
-    def message(self, text: str) -> None:
-        if text.startswith("waiting"):
-            click.echo(text, err=True)
-
-    def update(self, done: int, total: int, rows: int) -> None:
-        return None
 
 
 def _print_report(report: LoadReport, as_json: bool) -> None:

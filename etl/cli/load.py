@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.common import safe, settings_from
+from etl.cli.common import QuietProgress, safe, settings_from
 from etl.load import LoadRunFailed
 from etl.runs import report_json
 from etl.sources.impact_levels import load_impact_levels
@@ -22,17 +22,6 @@ from etl.warehouse.engine import get_engine
 @click.group()
 def load() -> None:
     """Load files into the warehouse (every row loaded or rejected with a reason)."""
-
-
-class _WaitMessages:
-    """Only the message that matters on stderr: waiting for another load."""
-
-    def message(self, text: str) -> None:
-        if text.startswith("waiting"):
-            click.echo(text, err=True)
-
-    def update(self, done: int, total: int, rows: int) -> None:
-        return None
 
 
 @load.command("impact-levels")
@@ -54,7 +43,7 @@ def impact_levels(ctx: click.Context, file: Path, dry_run: bool, strict: bool,
     settings = settings_from(ctx)
     try:
         report = load_impact_levels(get_engine(settings), settings, file, dry_run=dry_run,
-                                    strict=strict, progress=_WaitMessages())
+                                    strict=strict, progress=QuietProgress())
     except LoadRunFailed as exc:
         click.echo(report_json(exc.report) if as_json else exc.report.summary())
         raise
