@@ -8,6 +8,11 @@ a TEMP table for one ``UPDATE`` at the end, unchanged rows nowhere; rejects go b
 ``rejected_row``. Everything, including the rejects and the final counts, happens in ONE
 transaction: a failure or a kill leaves the warehouse as it was. Loads are serialised by a
 transaction-level advisory lock (``hold_load_lock``, shared with the reference-data loaders).
+
+Memory stays bounded whatever the file size: a few chunks are in flight at a time, and the
+validator's in-file duplicate check keeps the newest ``memory_keys`` keys of the file in memory
+and the older ones in a TEMP table on a second connection owned by the load
+(``etl.warehouse.seen_keys``; the main connection belongs to the writer thread).
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from etl.reader import open_input, prefetched
 from etl.runs import LoadReport, Reject, count_reasons, fail_run, finish_run, start_run
 from etl.settings import Settings
 from etl.sources import benchmarks, flows, incidents
-from etl.validate import References, SourceSpec, Validator, default_context
+from etl.validate import MEMORY_KEYS, References, SeenKeys, SourceSpec, Validator, default_context
 from etl.warehouse.schema import load_run, rejected_row
+from etl.warehouse.seen_keys import TempKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +429,7 @@ def load_file(
     dry_run: bool = False,
     strict: bool = False,
     progress: Progress | None = None,
+    memory_keys: int = MEMORY_KEYS,
 ) -> LoadReport:
     """Load one incidents, flows or benchmarks file; return what happened.
 
@@ -444,6 +451,10 @@ def load_file(
         Any rejected row makes the load fail: no data written (the rejects are kept).
     progress
         Receives messages and progress; default: silent.
+    memory_keys
+        Most natural keys of the file held in memory to find in-file duplicates (32 bytes
+        each); the older ones go to a TEMP table on a second connection, opened only then
+        and closed when the load ends (``etl.warehouse.seen_keys``).
 
     Returns
     -------
@@ -476,7 +487,8 @@ def load_file(
             with conn.begin():
                 # a NUL may also hide in GeoJSON escapes or GeoPackage text: check every value
                 _run(conn, settings, spec, inp, report, started, progress=progress,
-                     dry_run=dry_run, strict=strict, check_nul=has_nul or inp.fmt != "csv")
+                     dry_run=dry_run, strict=strict, check_nul=has_nul or inp.fmt != "csv",
+                     memory_keys=memory_keys)
         except LoadRunFailed:
             raise
         except (BorderwatchError, psycopg.Error, SQLAlchemyError, OSError, ValueError,
@@ -524,13 +536,16 @@ def _failed(engine: Engine, report: LoadReport, started: float, exc: BaseExcepti
 def _run(
     conn: Connection, settings: Settings, spec: SourceSpec, inp: Any, report: LoadReport,
     started: float, *, progress: Progress, dry_run: bool, strict: bool, check_nul: bool,
+    memory_keys: int = MEMORY_KEYS,
 ) -> None:
     raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     assert report.run_id is not None
     raw.execute("SET LOCAL client_connection_check_interval = '2s'")
     hold_load_lock(raw, report.run_id, settings, progress, wait=not dry_run)
     refs, geo = _references(raw, spec)
-    validator = Validator(spec, refs, default_context(check_nul=check_nul), extras=inp.extras)
+    store = TempKeyStore(conn.engine)  # its connection opens on the first spill, if any
+    validator = Validator(spec, refs, default_context(check_nul=check_nul), extras=inp.extras,
+                          seen=SeenKeys(memory_keys, store))
     plan = _plan(spec, _table_columns(raw, spec.table), inp.extras, report.source,
                  report.run_id)
     sink = _Sink(raw, spec, plan, report.source, dry_run=dry_run, strict=strict)
@@ -561,6 +576,8 @@ def _run(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        store.close()
     if strict and report.rejected:
         return  # committed: the rejects are kept; load_file marks the run failed
     if not dry_run:

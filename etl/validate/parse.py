@@ -1,0 +1,191 @@
+"""Vectorised parsers of text columns: strings, numbers, ISO 8601 date-times, dates, rounds.
+
+Values come as pandas Series of ``str`` (as read from the file); numbers and instants come out
+as float64 arrays with NaN where a value is missing or unparseable (timestamps in microseconds
+since 1970-01-01 UTC, dates in days since 1970-01-01). Helpers named ``by_unique`` and the
+``few`` paths work on the distinct values only (low-cardinality columns).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+#: ISO alpha-3 codes separated by ``;`` (the ``codes`` column kind, once normalised).
+CODES = re.compile(r"^[A-Z]{3}(?:;[A-Z]{3})*$")
+_AWARE = re.compile(r"\d[T ]\d{1,2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
+_ROUND = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|\d{2}|\d{2}-\d{2}))?$")
+
+
+def by_unique(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``func`` to the distinct values of ``s`` only (fast for low-cardinality columns)."""
+    codes, uniques = pd.factorize(s, sort=False)
+    mapped = func(pd.Series(uniques, dtype=object)).to_numpy()
+    return pd.Series(mapped[codes], index=s.index)
+
+
+def normalise_token(s: pd.Series) -> pd.Series:
+    return s.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+
+
+def suggest(value: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def show(value: object, limit: int = 60) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def strings(raw: pd.Series, few: bool = True) -> pd.Series:
+    """Values without surrounding blanks; with ``few`` distinct values, stripped once each."""
+    arr = raw.to_numpy(dtype=object)
+    try:
+        if few:
+            codes, uniques = pd.factorize(arr, sort=False)
+            stripped = np.array([u.strip() for u in uniques.tolist()] + [""], dtype=object)
+            out = stripped[codes] if len(codes) else np.empty(0, dtype=object)
+        else:
+            out = np.array([x.strip() for x in arr.tolist()] + [""], dtype=object)[:-1]
+    except AttributeError:  # not only strings (the readers give strings): make them so
+        text = ["" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+                for x in arr.tolist()]
+        return strings(pd.Series(text, index=raw.index, dtype=object), few)
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
+def empty(v: pd.Series) -> np.ndarray:
+    """Mask of empty strings."""
+    return np.asarray(v.to_numpy(dtype=object) == "", dtype=bool)
+
+
+def has_nul(v: pd.Series, check: bool) -> np.ndarray:
+    if not check:
+        return np.zeros(len(v), dtype=bool)
+    return v.str.contains("\x00", regex=False, na=False).to_numpy()
+
+
+def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
+    nums = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float)  # "" is NaN
+    nums[missing] = np.nan
+    return nums
+
+
+_OFFSET = re.compile(r"(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$", re.I)
+
+
+def _offset_of(suffix: str) -> tuple[int, float]:
+    """(characters to strip, offset in minutes) of a date-time's last six characters."""
+    m = _OFFSET.search(suffix)
+    if m is None:
+        return 0, 0.0
+    if m.group(1) is None:
+        return 1, 0.0
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return len(m.group(0)), float(minutes if m.group(1) == "+" else -minutes)
+
+
+def parse_timestamps(v: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """ISO 8601 strings -> float microseconds since the epoch (UTC); NaN when unparseable.
+
+    The offset (``Z``, ``+02:00``, ``+0200``, ``-03``) is cut off and read from the few
+    distinct suffixes; the naive rest is parsed by pandas' fast ISO 8601 path and shifted.
+    Date-only values and values without an offset are UTC.
+    """
+    out = np.full(len(v), np.nan)
+    present = ~missing
+    if not present.any():
+        return out
+    vals = v[present].to_numpy(dtype=object)
+    timed = np.fromiter((len(x) > 10 for x in vals), dtype=bool, count=len(vals))
+    strip = np.zeros(len(vals), dtype=np.int64)
+    offset = np.zeros(len(vals))
+    if timed.any():
+        suffixes = pd.Series([x[-6:] for x in vals[timed]], dtype=object)
+        codes, uniques = pd.factorize(suffixes)
+        table = [_offset_of(u) for u in uniques]
+        strip[timed] = np.array([t[0] for t in table], dtype=np.int64)[codes]
+        offset[timed] = np.array([t[1] for t in table])[codes]
+    heads = pd.Series(
+        [x[: len(x) - k].rstrip() if k else x for x, k in zip(vals, strip.tolist(), strict=True)],
+        dtype=object,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ts = pd.to_datetime(heads, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):
+        return _parse_timestamps_slow(v, missing)
+    if str(ts.dtype) != "datetime64[ns]":  # an offset we did not recognise is left
+        return _parse_timestamps_slow(v, missing)
+    ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+    ns[ts.isna().to_numpy()] = np.nan
+    out[present] = ns / 1000.0 - offset * 60e6
+    return out
+
+
+def _parse_timestamps_slow(v: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """Element-wise fallback: aware and naive values parsed apart (pandas mixes them up)."""
+    out = np.full(len(v), np.nan)
+    present = ~missing
+    vals = v[present]
+    aware = vals.str.contains(_AWARE, na=False).to_numpy()
+    parsed = np.full(len(vals), np.nan)
+    for group in (aware, ~aware):
+        if group.any():
+            ts = pd.to_datetime(vals[group], format="ISO8601", utc=True, errors="coerce")
+            ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+            ns[ts.isna().to_numpy()] = np.nan
+            parsed[group] = ns / 1000.0
+    out[present] = parsed
+    return out
+
+
+def parse_dates(v: pd.Series, missing: np.ndarray) -> np.ndarray:
+    """YYYY-MM-DD -> days since the epoch (float, NaN when missing or unparseable)."""
+
+    def conv(u: pd.Series) -> pd.Series:
+        ok = u.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False)
+        d = pd.to_datetime(u.where(ok, None), format="%Y-%m-%d", errors="coerce")
+        days = d.to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
+        days[d.isna().to_numpy()] = np.nan
+        return pd.Series(days)
+
+    out = np.full(len(v), np.nan)
+    if (~missing).any():
+        out[~missing] = by_unique(v[~missing], conv).to_numpy(dtype=float)
+    return out
+
+
+def round_date(label: str) -> float:
+    """Days since the epoch of the start of an assessment round, NaN when not a round."""
+    m = _ROUND.match(label)
+    if not m:
+        return np.nan
+    year, part = int(m.group(1)), m.group(2)
+    try:
+        if part is None:
+            d = date(year, 1, 1)
+        elif part.startswith("H"):
+            d = date(year, 1 if part == "H1" else 7, 1)
+        elif part.startswith("Q"):
+            d = date(year, 3 * int(part[1]) - 2, 1)
+        elif len(part) == 2:
+            d = date(year, int(part), 1)
+        else:
+            d = date(year, int(part[:2]), int(part[3:]))
+    except ValueError:
+        return np.nan
+    return float((d - date(1970, 1, 1)).days)
+
+
+def days_since_epoch(d: date) -> float:
+    return float((d - date(1970, 1, 1)).days)
+

@@ -1,0 +1,157 @@
+"""The validator: one chunk of text rows in, typed accepted rows and rejects out.
+
+Every problem of a row is collected (never only the first) as an ``etl.runs.Reason``; a row
+with at least one problem becomes a ``Reject`` carrying its original text. Rows are checked
+column by column with pandas/numpy (``columns``, ``location``); Python loops run only over the
+rejected rows and over the few distinct values of low-cardinality columns. Duplicates inside
+the file are found across chunks (``duplicates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from etl.runs import Reject
+from etl.validate.columns import ColumnChecker
+from etl.validate.duplicates import HASH_KEYS, SeenKeys, hash_frame, mark_duplicates
+from etl.validate.location import check_location
+from etl.validate.parse import empty, has_nul, strings
+from etl.validate.spec import (
+    DENSE_KINDS,
+    GEOM_WKT,
+    OVERFLOW,
+    REGION_BBOX,
+    ROW,
+    Context,
+    Parsed,
+    Problems,
+    References,
+    SourceSpec,
+)
+
+
+@dataclass
+class ChunkResult:
+    """Accepted rows (typed, ready to stage), rejects, and exact in-file duplicates."""
+
+    accepted: dict[str, np.ndarray]
+    accepted_rows: np.ndarray
+    rejects: list[Reject]
+    duplicates: int
+    n_read: int
+
+
+class Validator:
+    """Validates the chunks of one file in order (it remembers the keys seen so far).
+
+    Parameters
+    ----------
+    spec
+        The input kind.
+    refs
+        Known reference codes and BCP positions.
+    ctx
+        The clock and the region.
+    extras
+        Extra (undeclared) columns of the file, kept as attributes and part of the content.
+    seen
+        Where the file's keys are remembered; default: all in memory (a load passes one that
+        keeps the older keys in a TEMP table, see ``etl.validate.duplicates``).
+    """
+
+    def __init__(
+        self, spec: SourceSpec, refs: References, ctx: Context, *, extras: tuple[str, ...] = (),
+        seen: SeenKeys | None = None,
+    ) -> None:
+        self.spec, self.refs, self.ctx = spec, refs, ctx
+        self.extras = extras
+        self.seen = seen if seen is not None else SeenKeys()
+        self.dense = frozenset([c.name for c in spec.columns if c.kind in DENSE_KINDS]
+                               + [f"attr:{k}" for k in extras])
+
+    def validate(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> ChunkResult:
+        """Check one chunk.
+
+        Parameters
+        ----------
+        frame
+            Strings as read: declared columns under their normalised names, extra columns
+            under their original header, and the reader's reserved columns (``__row``...).
+        raw_names
+            Column in ``frame`` -> header as written in the file (for the reject's raw text).
+        """
+        n = len(frame)
+        chk = ColumnChecker(self.spec, frame, self.refs, self.ctx)
+        chk.run()
+        p = chk.problems
+        if OVERFLOW in frame.columns:
+            over = frame[OVERFLOW].astype(object).fillna("").to_numpy(dtype=object)
+            p.add(over != "", "malformed_row", None,
+                  "row has more fields than the header (extra values kept as __overflow)")
+        extras: dict[str, Any] = {}
+        for name in self.extras:
+            v = strings(chk.raw(name), few=False)
+            nul = has_nul(v, self.ctx.check_nul)
+            p.add(nul, "bad_text", name, f"{name} contains a NUL character")
+            extras[name] = np.where(empty(v) | nul, None, v.to_numpy(dtype=object))
+        values: dict[str, Any] = dict(chk.values)
+        if self.spec.located:
+            lon, lat = check_location(chk)
+            values["lon"], values["lat"] = lon, lat
+        parsed = Parsed(values, values.get("lon"), values.get("lat"))
+        for check in self.spec.checks:
+            check(parsed, p)
+        row_numbers = frame[ROW].to_numpy(dtype=np.int64)
+        content = hash_frame(self._content(values, extras), HASH_KEYS[0], self.dense)
+        duplicates = mark_duplicates(self.seen, self.spec.natural_key, values, content, p.bad(),
+                                     row_numbers, p, self.dense)
+        bad = p.bad()
+        keep = ~bad & ~duplicates
+        accepted = {k: v[keep] for k, v in values.items()}
+        accepted.update({f"attr:{k}": v[keep] for k, v in extras.items()})
+        accepted["__h1"] = content[keep]
+        rejects = self._rejects(frame, raw_names, p, np.flatnonzero(bad), row_numbers)
+        return ChunkResult(accepted, row_numbers[keep], rejects, int(duplicates.sum()), n)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _content(self, values: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+        content = {k: values[k] for k in sorted(values)}
+        content.update({f"attr:{k}": v for k, v in sorted(extras.items())})
+        return content
+
+    def _rejects(
+        self, frame: pd.DataFrame, raw_names: Mapping[str, str], p: Problems,
+        bad_idx: np.ndarray, rows: np.ndarray,
+    ) -> list[Reject]:
+        if not len(bad_idx):
+            return []
+        reasons = p.reasons(bad_idx)
+        cols = [c for c in frame.columns if c in raw_names or c in (OVERFLOW, GEOM_WKT)]
+        sub = frame.iloc[bad_idx][cols].astype(object)
+        out = []
+        for pos, rec in zip(bad_idx, sub.to_dict("records"), strict=True):
+            raw: dict[str, Any] = {}
+            for c, val in rec.items():
+                text = "" if val is None or (isinstance(val, float) and np.isnan(val)) else str(val)
+                text = text.replace("\x00", "\ufffd")  # jsonb cannot hold NUL
+                if c in (OVERFLOW, GEOM_WKT):
+                    if text:
+                        raw["__overflow" if c == OVERFLOW else "geometry"] = text
+                    continue
+                raw[raw_names[c]] = text
+            out.append(Reject(int(rows[pos]), raw, reasons[int(pos)]))
+        return out
+
+
+def default_context(
+    region_bbox: tuple[float, float, float, float] = REGION_BBOX, *, check_nul: bool = True
+) -> Context:
+    """Validation context at the current time."""
+    return Context(now=datetime.now(UTC), region_bbox=region_bbox, check_nul=check_nul)
