@@ -131,20 +131,25 @@ def _memory_trend(blocks: dict[str, str]) -> str:
     points.sort()
     if len({p[0] for p in points}) < 2:
         return ""
-    (r0, m0, _), (r1, m1, _) = points[0], points[-1]
+    rows_md = ["| rows | peak RSS of the load | measured |", "|---|---|---|"]
+    rows_md += [f"| {r:,} | {m / 2**20:,.0f} MiB ({m / 1e6:,.0f} MB) | {when or '?'} |"
+                for r, m, when in points]
+    (r0, m0, _), (r1, m1, _) = points[-2], points[-1]
     slope = (m1 - m0) / (r1 - r0)
-    per_million = slope * 1e6
-    line = (f"Peak memory of the load grows by about {per_million / 2**20:,.0f} MiB per million "
-            f"rows between the {r0:,}-row and {r1:,}-row runs above "
-            f"({m0 / 2**20:,.0f} → {m1 / 2**20:,.0f} MiB)")
-    if slope > 0:
+    per_million = slope * 1e6 / 2**20
+    line = (f"Between the two largest files ({r0:,} and {r1:,} rows) the peak changes by "
+            f"{per_million:+,.0f} MiB per million rows ({m0 / 2**20:,.0f} → {m1 / 2**20:,.0f} MiB)")
+    if per_million > 1:
         at = r1 + (500e6 - m1) / slope
         line += (f"; on that line it would pass 500 MB at about {at / 1e6:,.1f} million rows "
                  "(an extrapolation, not a measurement)")
+    else:
+        line += ": no growth between these two files"
     dates = sorted({p[2] for p in points if p[2]})
     if len(dates) > 1:
-        line += f". The points come from separate runs ({', '.join(dates)})"
-    return "### Peak memory against file size\n\n" + line + ".\n"
+        line += ". The points come from separate runs"
+    return ("### Peak memory against file size\n\n" + "\n".join(rows_md) + "\n\n" + line
+            + ".\n")
 
 
 def render(blocks: dict[str, str]) -> str:

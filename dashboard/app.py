@@ -69,4 +69,18 @@ def create_app(settings: Settings) -> Dash:
         Input(ALERT_CLOSE_ID, "n_clicks"),
         prevent_initial_call=True,
     )
+    _register_component_paths(app)
     return app
+
+
+def _register_component_paths(app: Dash) -> None:
+    """Register every script and stylesheet path Dash may serve, now.
+
+    Dash registers them in its first-request setup, which marks itself done *before* it
+    registers; with gunicorn's threads, the page's scripts arrive together at a worker that
+    has served nothing yet, and the ones that overtake the setup got a 500: a blank page on
+    the first visit (seen in the render benchmark). Dash 4.4 has no public call for this;
+    ``tests/dashboard/test_app.py`` checks that it still works.
+    """
+    app._generate_scripts_html()
+    app._generate_css_dist_html()

@@ -98,3 +98,23 @@ def test_two_apps_in_one_process_do_not_share_callbacks(engine: Engine) -> None:
     assert len(outputs) == len(set(outputs)) > 10
     layout = second.get("/_dash-layout")
     assert layout.status_code == 200 and b"app-alert" in layout.data
+
+
+def test_scripts_are_served_while_another_thread_still_sets_the_app_up(engine: Engine) -> None:
+    """gunicorn --threads: the first requests to a worker arrive together. Dash's first-request
+    setup marks itself done *before* it registers the script paths, so a script request in a
+    second thread used to get a 500 (a blank page on the first visit). Here the setup is left
+    in exactly that state: begun by another thread, not finished."""
+    import re
+
+    page = _client(engine).get("/").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="(/_dash-component-suites/[^"]+)"', page)
+    assert any("react@" in u for u in urls) and any("dash_leaflet" in u for u in urls)
+    url = engine.url.render_as_string(hide_password=False)
+    fresh = create_app(settings_for(url))
+    fresh._got_first_request["setup_server"] = True  # another thread is inside _setup_server
+    client = fresh.server.test_client()
+    for script in urls:
+        got = client.get(script)
+        assert got.status_code == 200, script
+        assert got.mimetype in ("application/javascript", "text/javascript", "text/css"), script

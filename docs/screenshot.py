@@ -1,0 +1,54 @@
+"""Take the README's screenshot of a running dashboard in headless Chromium.
+
+usage: .venv/bin/python docs/screenshot.py [URL] [OUT]
+
+URL defaults to the situation page of ``make run`` (http://127.0.0.1:8050/), OUT to
+docs/screenshot-situation.png. The page is shown at 1400 x 760 with every layer on; the
+newest incident of the feed is selected so that its details panel is open.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+DEFAULT_URL = ("http://127.0.0.1:8050/?lat=42.90000&lon=20.40000&z=7"
+               "&layers=sections,bcps,incidents,hotspots,patrol")
+DEFAULT_OUT = Path(__file__).resolve().parent / "screenshot-situation.png"
+
+
+def _wait(driver: webdriver.Chrome, css: str, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if driver.find_elements(By.CSS_SELECTOR, css):
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"nothing matched {css!r} within {timeout:.0f} s: is the dashboard up?")
+
+
+def main(url: str = DEFAULT_URL, out: Path = DEFAULT_OUT) -> None:
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,760"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options)
+    try:
+        driver.get(url)
+        _wait(driver, ".leaflet-bw-sections-pane path")
+        _wait(driver, ".leaflet-bw-hotspots-pane path")
+        _wait(driver, ".bw-feed-item")
+        driver.find_elements(By.CSS_SELECTOR, ".bw-feed-item")[0].click()
+        _wait(driver, ".bw-detail-title")
+        time.sleep(2.0)  # the fly-to animation and the tiles of the offline basemap
+        driver.save_screenshot(str(out))
+        print(f"saved {out}")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL,
+         Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_OUT)
