@@ -165,6 +165,7 @@ class DashClient:
         if response.status_code != 200:
             raise RuntimeError(f"/_dash-dependencies answered {response.status_code}")
         self.deps = response.get_json()
+        self.wire = 0  # bytes of the last response as sent (compressed)
 
     def callback(self, output: str) -> dict[str, Any]:
         """The dependency entry whose output includes ``output`` (``id.property``)."""
@@ -190,12 +191,13 @@ class DashClient:
                    "inputs": filled(dep["inputs"]), "state": filled(dep.get("state", [])),
                    "changedPropIds": changed}
         began = time.perf_counter()
-        response = self.client.post("/_dash-update-component", json=payload)
+        response = self.client.post("/_dash-update-component", json=payload, headers=BROWSER)
         seconds = time.perf_counter() - began
         if response.status_code != 200 and response.status_code != 204:
             raise RuntimeError(f"callback {dep['output']} answered {response.status_code}: "
                                f"{response.data[:300]!r}")
-        body = response.data
+        body = _decoded(response)
+        self.wire = len(response.data)
         decoded = json.loads(body) if body else {}
         wanted = {o["id"] for o in outputs}
         answered = set((decoded.get("response") or {}).keys())
@@ -210,11 +212,36 @@ class DashClient:
 
     def get(self, path: str) -> tuple[float, bytes]:
         began = time.perf_counter()
-        response = self.client.get(path)
+        response = self.client.get(path, headers=BROWSER)
         seconds = time.perf_counter() - began
         if response.status_code != 200:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
-        return seconds, response.data
+        self.wire = len(response.data)
+        return seconds, _decoded(response)
+
+
+#: What Chromium asks for; the server answers compressed (zstd first), as it would the browser.
+BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+
+
+def _decoded(response: Any) -> bytes:
+    """The body as the page reads it (decompressed)."""
+    import gzip
+
+    import brotli
+    import zstandard
+
+    body = bytes(response.data)
+    encoding = response.headers.get("Content-Encoding")
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "br":
+        return bytes(brotli.decompress(body))
+    if encoding == "zstd":
+        return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(body))
+    if encoding:
+        raise RuntimeError(f"unexpected Content-Encoding {encoding}")
+    return body
 
 
 def count_features(obj: Any) -> int:
@@ -238,16 +265,22 @@ class Sample:
     seconds: list[float] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     features: list[int] = field(default_factory=list)
+    wire: list[int] = field(default_factory=list)
 
-    def add(self, seconds: float, size: int, features: int) -> None:
+    def add(self, seconds: float, size: int, features: int, wire: int | None = None) -> None:
         self.seconds.append(seconds)
         self.sizes.append(size)
         self.features.append(features)
+        if wire is not None:
+            self.wire.append(wire)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seconds": Summary.of(self.seconds).as_dict(),
-                "bytes": Summary.of(self.sizes).as_dict(),
-                "features": Summary.of(self.features).as_dict()}
+        out = {"seconds": Summary.of(self.seconds).as_dict(),
+               "bytes": Summary.of(self.sizes).as_dict(),
+               "features": Summary.of(self.features).as_dict()}
+        if self.wire:
+            out["wire_bytes"] = Summary.of(self.wire).as_dict()
+        return out
 
 
 def _naive(engine: Any, filters: Any, bounds: list[list[float]]) -> tuple[float, int, int]:
@@ -336,7 +369,7 @@ def run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed
         for key, dep in (("incidents", cb_incidents), ("hotspots", cb_hotspots),
                          ("feed", cb_feed), ("ref_urls", cb_refs)):
             seconds, body, decoded = dash.call(dep, values, changed)
-            got[key] = (seconds, len(body), count_features(decoded))
+            got[key] = (seconds, len(body), count_features(decoded), dash.wire)
             if key == "incidents":
                 points = decoded.get("response", {}).get("situation-points", {}).get("data")
                 clustered = not count_features(points) and bool(got[key][2])
@@ -351,17 +384,17 @@ def run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed
         previous.update(paths)
         for key, path in paths.items():
             seconds, body = dash.get(path)
-            got[key] = (seconds, len(body), count_features(json.loads(body)))
+            got[key] = (seconds, len(body), count_features(json.loads(body)), dash.wire)
         if i < 3:
             continue  # warm-up: first connections, first imports
         for key in kinds:
             samples[key].add(*got[key])
         worst.add(sum(got[k][0] for k in kinds), sum(got[k][1] for k in kinds),
-                  sum(got[k][2] for k in kinds))
+                  sum(got[k][2] for k in kinds), sum(got[k][3] for k in kinds))
         browser = [k for k in kinds if fetched.get(k, True)]
         sent_times.extend(got[k][0] for k in browser)
         sent.add(sum(got[k][0] for k in browser), sum(got[k][1] for k in browser),
-                 sum(got[k][2] for k in browser))
+                 sum(got[k][2] for k in browser), sum(got[k][3] for k in browser))
         mode = "clusters" if clustered else "points"
         modes[mode] = modes.get(mode, 0) + 1
         by_zoom.setdefault(upd["zoom"], []).append(got["incidents"][0])
@@ -414,6 +447,7 @@ def _section(data: DemoData, requests: int, samples: dict[str, Sample], worst: S
     d_same = Summary.of(direct.seconds[:k])
     inc_features = Summary.of(samples["incidents"].features)
     sent_b, worst_b = Summary.of(sent.sizes), Summary.of(worst.sizes)
+    sent_w = Summary.of(sent.wire)
     lines = [
         f"## Map data requests, {data.rows:,} incidents", "",
         f"{requests} random updates after 3 warm-up ones. Each update: a {MAP_PX[0]}×{MAP_PX[1]} "
@@ -422,7 +456,10 @@ def _section(data: DemoData, requests: int, samples: dict[str, Sample], worst: S
         "categories (half of the time 1–2), a subtype (1 in 10), 1–2 countries (3 in 10), a "
         "border pair (1 in 10); all five layers on. For each update the benchmark sends all 8 "
         "data requests of the page through the real server (Flask test client, in process, no "
-        "network; server time = handling one request). The browser sends the 4 callbacks on "
+        "network; server time = handling one request, compression included: the requests ask "
+        "for `gzip, deflate, br, zstd` as Chromium does). Payloads are the uncompressed JSON "
+        "the page reads; what crosses the network is far smaller (see the targets). "
+        "The browser sends the 4 callbacks on "
         "every update, but a reference layer only when its URL changes (the border-pair or "
         "country filter changed; the basemap when crossing zoom 9), and may even answer those "
         "from its cache (`max-age` 60 s, not modelled). The warehouse was VACUUM ANALYZEd after "
@@ -449,8 +486,10 @@ def _section(data: DemoData, requests: int, samples: dict[str, Sample], worst: S
                f"{ms(pooled.p95)} (p50 {ms(pooled.p50)}, max {ms(pooled.max)}; every request "
                f"timed: p95 {ms(every.p95)})", pooled.p95 <= P95_TARGET_S),
         Target("Payload per map update", "≤ 1 MB",
-               f"max {sent_b.max / 1e6:,.2f} MB as sent (p50 {sent_b.p50 / 1e6:,.2f} MB); all 8 "
-               f"requests: max {worst_b.max / 1e6:,.2f} MB", sent_b.max <= PAYLOAD_TARGET),
+               f"max {sent_b.max / 1e6:,.2f} MB as sent, uncompressed (p50 "
+               f"{sent_b.p50 / 1e6:,.2f} MB); all 8 requests: max {worst_b.max / 1e6:,.2f} MB; "
+               f"compressed on the wire: max {sent_w.max / 1e3:,.0f} kB (p50 "
+               f"{sent_w.p50 / 1e3:,.0f} kB)", sent_b.max <= PAYLOAD_TARGET),
         Target("Incident features per update", "≤ ~5,000",
                f"max {inc_features.max:,.0f}", inc_features.max <= FEATURE_TARGET),
         Target("Naive baseline ÷ real incidents path, p95", "report",

@@ -118,3 +118,19 @@ def test_scripts_are_served_while_another_thread_still_sets_the_app_up(engine: E
         got = client.get(script)
         assert got.status_code == 200, script
         assert got.mimetype in ("application/javascript", "text/javascript", "text/css"), script
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_map_data_is_compressed_when_the_browser_asks(client: FlaskClient, encoding: str) -> None:
+    import gzip
+
+    import brotli
+
+    plain = client.get("/api/layers/sections.geojson")
+    assert plain.headers.get("Content-Encoding") is None
+    packed = client.get("/api/layers/sections.geojson", headers={"Accept-Encoding": encoding})
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers.get("Vary", "")
+    body = gzip.decompress(packed.data) if encoding == "gzip" else brotli.decompress(packed.data)
+    assert json.loads(body) == plain.get_json()
+    assert len(packed.data) < len(plain.data) / 3
