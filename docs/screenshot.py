@@ -2,9 +2,10 @@
 
 usage: .venv/bin/python docs/screenshot.py [URL] [OUT]
 
-URL defaults to the situation page of ``make run`` (http://127.0.0.1:8050/), OUT to
-docs/screenshot-situation.png. The page is shown at 1400 x 760 with every layer on; the
-newest incident of the feed is selected so that its details panel is open.
+URL defaults to the situation page of ``make run`` (http://127.0.0.1:8050/) at the regional
+view with every layer on, OUT to docs/screenshot-situation.png. The page is shown at 1600 x 1000;
+the newest incident of the feed is then opened through the URL (``sel=``), so its details
+panel shows while the map keeps the regional view.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-DEFAULT_URL = ("http://127.0.0.1:8050/?lat=42.90000&lon=20.40000&z=7"
+DEFAULT_URL = ("http://127.0.0.1:8050/?lat=42.60000&lon=21.60000&z=7"
                "&layers=sections,bcps,incidents,hotspots,patrol")
 DEFAULT_OUT = Path(__file__).resolve().parent / "screenshot-situation.png"
 
@@ -32,15 +33,18 @@ def _wait(driver: webdriver.Chrome, css: str, timeout: float = 30.0) -> None:
 
 def main(url: str = DEFAULT_URL, out: Path = DEFAULT_OUT) -> None:
     options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,760"):
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options)
     try:
         driver.get(url)
+        _wait(driver, ".bw-feed-item")
+        newest = driver.find_elements(By.CSS_SELECTOR, ".bw-feed-item")[0].get_attribute("id")
+        pk = "".join(ch for ch in (newest or "") if ch.isdigit())
+        if pk:
+            driver.get(f"{url}&sel={pk}")
         _wait(driver, ".leaflet-bw-sections-pane path")
         _wait(driver, ".leaflet-bw-hotspots-pane path")
-        _wait(driver, ".bw-feed-item")
-        driver.find_elements(By.CSS_SELECTOR, ".bw-feed-item")[0].click()
         _wait(driver, ".bw-detail-title")
         time.sleep(2.0)  # the fly-to animation and the tiles of the offline basemap
         driver.save_screenshot(str(out))
