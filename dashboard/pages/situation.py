@@ -434,6 +434,29 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
+@callback(
+    Output(ids("map"), "viewport", allow_duplicate=True),
+    Input(ids("pair"), "value"),
+    Input(ids("country"), "value"),
+    prevent_initial_call=True,
+)
+def fit_selection(pairs: list[str] | None, countries: list[str] | None) -> Any:
+    """Fly to the chosen border pairs (or, without pairs, the chosen countries).
+
+    Only a user change of a dropdown moves the map (no initial call: a link keeps its centre
+    and zoom). A country change while pairs are chosen leaves the map alone, as pairs win.
+    """
+    chosen = Filters.from_dict({"pair": pairs or [], "country": countries or []})
+    if ctx.triggered_id == ids("country") and chosen.pairs:
+        return no_update
+    bounds = reference.selection_bounds(
+        gateway.current().engine, pairs=chosen.pairs, countries=chosen.countries
+    )
+    if bounds is None:
+        return no_update
+    return {"bounds": bounds, "transition": "flyToBounds", "options": {"padding": [24, 24]}}
+
+
 clientside_callback(
     ClientsideFunction(namespace="borderwatch", function_name="markFeed"),
     Output(ids("sink-feed"), "data"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, or_, select, true
 
-from dashboard.queries.gateway import fetch_all
+from dashboard.queries.gateway import fetch_all, fetch_one
 from etl.warehouse.schema import (
     bcp,
     border_line,
@@ -288,3 +288,52 @@ def pair_options(engine: Engine) -> list[dict[str, Any]]:
         .order_by(border_line.c.pair_id)
     )
     return [dict(r) for r in fetch_all(engine, stmt)]
+
+
+#: Leaflet bounds: ``[[south, west], [north, east]]``.
+Bounds = list[list[float]]
+
+
+def selection_bounds(
+    engine: Engine, *, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()
+) -> Bounds | None:
+    """The bounding box of the chosen border pairs or countries, for the map to fly to.
+
+    Pairs take precedence: when both are given, only the pairs count (a border pair is the
+    narrower choice, and the incidents shown lie along it). Codes are matched as bound
+    parameters, like the other reference queries: an unknown code matches nothing, and when
+    nothing matches (or nothing is chosen) there is no extent.
+
+    Not cached: like :func:`sections` and the filter options it reads a handful of rows; the
+    version check that keeps :func:`basemap` fresh would cost as much as the query itself.
+
+    Parameters
+    ----------
+    engine
+        The read engine.
+    pairs
+        Border pair ids (``HR-RS``), the geometries of ``border_line``.
+    countries
+        ISO 3166 alpha-2 codes, the geometries of ``country``.
+
+    Returns
+    -------
+    list or None
+        Leaflet bounds ``[[south, west], [north, east]]`` in degrees (EPSG:4326), or None.
+    """
+    if pairs:
+        geom, where = border_line.c.geom, border_line.c.pair_id.in_(pairs)
+    elif countries:
+        geom, where = country.c.geom, country.c.iso2.in_(countries)
+    else:
+        return None
+    stmt = select(
+        func.min(func.ST_YMin(geom)).label("south"),
+        func.min(func.ST_XMin(geom)).label("west"),
+        func.max(func.ST_YMax(geom)).label("north"),
+        func.max(func.ST_XMax(geom)).label("east"),
+    ).where(where)
+    row = fetch_one(engine, stmt)
+    if row is None or row["south"] is None:
+        return None
+    return [[float(row["south"]), float(row["west"])], [float(row["north"]), float(row["east"])]]

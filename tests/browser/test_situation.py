@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -252,4 +253,52 @@ def test_auto_refresh_shows_a_new_incident_without_reload(
     until(lambda: len(duo.find_elements(".leaflet-bw-new-pane .bw-new")) == 1, 10)
     assert duo.driver.execute_script("return window.__bwSamePage === true;")
     screenshot(duo, "situation-live-new-incident")
+    assert console_errors(duo) == []
+
+
+def _view(duo: Any) -> tuple[float, float, int]:
+    """Centre and zoom of the map, as the page writes them into the URL."""
+    query = parse_qs(urlsplit(duo.driver.current_url).query)
+    return float(query["lat"][0]), float(query["lon"][0]), int(query["z"][0])
+
+
+def _map_pane(duo: Any) -> str:
+    return str(duo.driver.execute_script(
+        "return document.querySelector('.bw-map .leaflet-map-pane').style.transform;"))
+
+
+def test_choosing_a_border_pair_flies_the_map_to_it(start_app: Any, geo_engine: Engine) -> None:
+    with geo_engine.connect() as conn:
+        south, west, north, east = conn.execute(text(
+            "SELECT ST_YMin(geom), ST_XMin(geom), ST_YMax(geom), ST_XMax(geom) "
+            "FROM border_line WHERE pair_id = 'HR-RS'")).one()
+    duo = start_app(geo_engine)
+    _open(duo, "?lat=42.00000&lon=26.00000&z=5")
+    until(lambda: len(duo.find_elements(".leaflet-bw-sections-pane path")) > 0, 15)
+    lat0, lon0, zoom0 = _view(duo)
+    assert not (south <= lat0 <= north and west <= lon0 <= east)
+
+    _choose(duo, "#situation-pair", "Croatia – Serbia (HR-RS)")
+
+    def over_the_pair() -> bool:
+        query = parse_qs(urlsplit(duo.driver.current_url).query)
+        lat, lon, zoom = _view(duo)
+        return (query.get("pair") == ["HR-RS"] and zoom > zoom0
+                and south <= lat <= north and west <= lon <= east)
+
+    until(over_the_pair, 10, msg=lambda: f"{duo.driver.current_url} not over {south, west, north, east}")
+    screenshot(duo, "situation-fit-pair")
+    assert console_errors(duo) == []
+
+    # A link with a pair and its own centre/zoom keeps that view: only a user change flies.
+    link = "?pair=HR-RS&lat=43.50000&lon=21.00000&z=7"
+    _open(duo, link)
+    until(lambda: len(duo.find_elements(".leaflet-bw-sections-pane path")) > 0, 15)
+    until(duo._wait_for_callbacks, 10)
+    pane = _map_pane(duo)
+    for _ in range(8):  # longer than a flight would take to move the map
+        assert _view(duo) == (43.5, 21.0, 7), duo.driver.current_url
+        assert _map_pane(duo) == pane
+        time.sleep(0.25)
+    assert "HR-RS" in _text(duo, "#situation-pair")
     assert console_errors(duo) == []

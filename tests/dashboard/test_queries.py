@@ -207,6 +207,38 @@ def test_basemap_is_cached_until_a_country_changes(engine: Engine, rows: list[di
     assert reference.basemap(engine, detailed=True) is not again
 
 
+def _inside(bounds: list[list[float]], lat: float, lon: float) -> bool:
+    (south, west), (north, east) = bounds
+    return south <= lat <= north and west <= lon <= east
+
+
+def test_selection_bounds_of_pairs_and_countries(geo_engine: Engine) -> None:
+    batrovci, bezdan = (45.054, 19.101), (45.848, 18.862)  # crossings on the HR-RS border
+    istanbul, belgrade, skopje = (41.01, 28.98), (44.82, 20.46), (41.997, 21.43)
+
+    hr_rs = reference.selection_bounds(geo_engine, pairs=("HR-RS",))
+    assert hr_rs is not None
+    (south, west), (north, east) = hr_rs
+    assert south < north and west < east
+    assert _inside(hr_rs, *batrovci) and _inside(hr_rs, *bezdan)
+    assert not _inside(hr_rs, *istanbul) and not _inside(hr_rs, *belgrade)
+
+    serbia = reference.selection_bounds(geo_engine, countries=("RS",))
+    assert serbia is not None and _inside(serbia, *belgrade) and not _inside(serbia, *istanbul)
+    both = reference.selection_bounds(geo_engine, countries=("TR", "MK"))
+    assert both is not None and _inside(both, *istanbul) and _inside(both, *skopje)
+    assert not _inside(both, *belgrade)
+    two_pairs = reference.selection_bounds(geo_engine, pairs=("HR-RS", "MK-RS"))
+    assert two_pairs is not None and _inside(two_pairs, *batrovci) and _inside(two_pairs, 42.3, 21.8)
+
+    # Pairs take precedence over countries; unknown codes give no extent, never an error.
+    assert reference.selection_bounds(geo_engine, pairs=("HR-RS",), countries=("TR",)) == hr_rs
+    assert reference.selection_bounds(geo_engine, pairs=("HR-RS", "XX-YY")) == hr_rs
+    assert reference.selection_bounds(geo_engine, pairs=("XX-YY",)) is None
+    assert reference.selection_bounds(geo_engine, countries=("QQ", "'; DROP TABLE country; --")) is None
+    assert reference.selection_bounds(geo_engine) is None
+
+
 def test_statement_timeout_becomes_a_safe_query_error(engine: Engine) -> None:
     slow = engine_for_url(engine.url.render_as_string(hide_password=False), 100)
     try:
