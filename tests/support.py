@@ -46,3 +46,15 @@ def wait_for_http(url: str, proc: subprocess.Popen[str], timeout: float = 60) ->
                 return ""
             time.sleep(0.5)
     return ""
+
+
+def refuse_incident(engine: Engine, incident_id: str) -> None:
+    """Make the database refuse one incident row (a trigger raising 'refused'): a load
+    failure that happens inside PostgreSQL, late in the file."""
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'refused'; END $$"))
+        conn.execute(text(
+            "CREATE TRIGGER boom BEFORE INSERT ON incident FOR EACH ROW "
+            f"WHEN (NEW.incident_id = '{incident_id}') EXECUTE FUNCTION boom()"))

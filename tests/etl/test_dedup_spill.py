@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl.load import LoadRunFailed, load_file
 from etl.settings import Settings
@@ -23,6 +23,7 @@ from etl.warehouse import seen_keys
 from etl.warehouse.seen_keys import TempKeyStore
 from tests.conftest import settings_for
 from tests.support import query_rows as _q
+from tests.support import refuse_incident
 
 BASE = 2_400  # distinct incidents at the top of the file
 HEADER = ["incident_id", "occurred_at", "lat", "lon", "category", "persons", "reporting_country"]
@@ -177,13 +178,7 @@ def test_the_side_connection_is_closed_after_a_failed_load(
 ) -> None:
     caplog.set_level(logging.INFO, logger=seen_keys.__name__)
     if how == "database error":  # the database refuses a row late in the file
-        with geo_engine.begin() as conn:
-            conn.execute(text(
-                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'refused'; END $$"))
-            conn.execute(text(
-                "CREATE TRIGGER boom BEFORE INSERT ON incident FOR EACH ROW "
-                f"WHEN (NEW.incident_id = 'inc-{BASE}') EXECUTE FUNCTION boom()"))
+        refuse_incident(geo_engine, f"inc-{BASE}")
     path, _, _ = _file(tmp_path / "incidents_fail.csv")
     small: Settings = settings_for(geo_engine.url.render_as_string(hide_password=False),
                                    load_chunk_rows=250)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl.errors import LoadBusy
 from etl.load import LOAD_LOCK_KEY, LoadRunFailed, load_file
@@ -24,6 +24,7 @@ from etl.sources.geodata import load_geodata
 from tests.conftest import settings_for
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q
+from tests.support import refuse_incident
 
 CLI = [sys.executable, "-c", "from dashboard.cli import main; main()"]
 
@@ -164,13 +165,7 @@ def test_a_database_error_while_streaming_writes_nothing(
 ) -> None:
     """A failure in the writer thread (here: a trigger refusing one row of the second chunk)
     fails the whole load, recorded, with nothing written."""
-    with geo_engine.begin() as conn:
-        conn.execute(text(
-            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "RAISE EXCEPTION 'refused'; END $$"))
-        conn.execute(text(
-            "CREATE TRIGGER boom BEFORE INSERT ON incident FOR EACH ROW "
-            "WHEN (NEW.incident_id = 'big-1500') EXECUTE FUNCTION boom()"))
+    refuse_incident(geo_engine, "big-1500")
     big = _big_file(tmp_path / "incidents_boom.csv", 2_000)
     lines = big.read_text().splitlines()
     lines[5] = lines[5].replace("unauthorised_crossing", "nonsense")  # one reject too
