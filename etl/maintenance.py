@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from etl.analytics import rollup
 from etl.errors import BorderwatchError, LoadError
-from etl.load import hold_load_lock
+from etl.load import Progress, hold_load_lock
 from etl.runs import LoadReport, fail_run, finish_run, start_run
 from etl.settings import Settings
 
@@ -66,7 +66,7 @@ def incident_sources(engine: Engine) -> list[SourceCount]:
 
 
 def delete_source(engine: Engine, settings: Settings, source: str, *,
-                  dry_run: bool = False) -> DeleteReport:
+                  dry_run: bool = False, progress: Progress | None = None) -> DeleteReport:
     """Delete every incident of ``source`` in one transaction, rollup included.
 
     Parameters
@@ -79,6 +79,8 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
         The source name, exactly as stored (``borderwatch delete incidents --list`` shows them).
     dry_run
         Count only; delete nothing and record no run.
+    progress
+        Told when the delete waits for a running load.
 
     Raises
     ------
@@ -100,7 +102,7 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
     try:
         with engine.begin() as conn:
             raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-            hold_load_lock(raw, report.run_id, settings)
+            hold_load_lock(raw, report.run_id, settings, progress)
             cur = raw.execute("DELETE FROM incident WHERE source = %s", (source,))
             deleted = int(cur.rowcount)
             refreshed = rollup.refresh(conn, run_id=report.run_id)
@@ -117,9 +119,10 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
                         time.monotonic() - began)
 
 
-def rollup_job(engine: Engine, settings: Settings, *, rebuild: bool = False
-               ) -> rollup.RefreshReport:
-    """Refresh the incident rollup, or recompute all of it (``rebuild``), under the load lock.
+def rollup_job(engine: Engine, settings: Settings, *, rebuild: bool = False,
+               progress: Progress | None = None) -> rollup.RefreshReport:
+    """Refresh the incident rollup, or recompute all of it (``rebuild``), under the load lock
+    (``progress`` is told when the job waits for a running load).
 
     Raises
     ------
@@ -135,7 +138,7 @@ def rollup_job(engine: Engine, settings: Settings, *, rebuild: bool = False
     try:
         with engine.begin() as conn:
             raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-            hold_load_lock(raw, report.run_id, settings)
+            hold_load_lock(raw, report.run_id, settings, progress)
             done = rollup.rebuild(conn) if rebuild else rollup.refresh(conn)
             report.message = (f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
                               f"{done.rows:,} rollup row(s)")

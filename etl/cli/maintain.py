@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from etl.cli.common import cli_group, safe, settings_from
+from etl.cli.common import QuietProgress, cli_group, safe, settings_from
 from etl.maintenance import delete_source, incident_sources, rollup_job
 from etl.runs import recent_runs
 from etl.warehouse.engine import get_engine
@@ -49,7 +49,7 @@ def delete_incidents(ctx: click.Context, source: str | None, list_sources: bool,
         if not sys.stdin.isatty():
             raise click.UsageError("not a terminal: add --yes to confirm the delete")
         click.confirm(f"Delete {plan.deleted:,} incident(s) of source {source}?", abort=True)
-    done = delete_source(engine, settings_from(ctx), source)
+    done = delete_source(engine, settings_from(ctx), source, progress=QuietProgress())
     click.echo(f"deleted {done.deleted:,} incident(s) of source {source} (run {done.run_id}); "
                f"map summary recomputed for {done.rollup_days:,} day(s)")
 
@@ -69,7 +69,7 @@ def analyse_rollup(ctx: click.Context, rebuild: bool) -> None:
     """Bring the map's incident summary up to date (every load already does this)."""
     settings = settings_from(ctx)
     click.echo("recomputing the incident summary…" if rebuild else "refreshing…", err=True)
-    done = rollup_job(get_engine(settings), settings, rebuild=rebuild)
+    done = rollup_job(get_engine(settings), settings, rebuild=rebuild, progress=QuietProgress())
     click.echo(f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
                f"{done.rows:,} summary row(s) in {done.seconds:.1f} s (version {done.version})")
 

@@ -106,3 +106,22 @@ def test_rejects_lists_the_latest_file_load_not_a_maintenance_job(geo_engine: En
     _cli(geo_engine, "analyse", "rollup")
     listed = _cli(geo_engine, "rejects")
     assert "incidents from incidents_bad.csv" in listed.stdout and "latlon_swapped" in listed.stdout
+
+
+def test_a_delete_waits_for_a_running_load_and_then_gives_up_cleanly(geo_engine: Engine) -> None:
+    from etl.load import LOAD_LOCK_KEY
+
+    _load(geo_engine, "feed")
+    with geo_engine.connect() as holder:  # a load in another process holds the lock
+        holder.exec_driver_sql(f"SELECT pg_advisory_lock({LOAD_LOCK_KEY})")
+        env = {"BORDERWATCH_DATABASE_URL": geo_engine.url.render_as_string(hide_password=False),
+               "BORDERWATCH_LOG_LEVEL": "ERROR", "BORDERWATCH_LOCK_TIMEOUT_S": "1"}
+        out = CliRunner().invoke(cli_group, ["delete", "incidents", "--source", "feed", "--yes"],
+                                 env=env, catch_exceptions=False)
+        holder.exec_driver_sql(f"SELECT pg_advisory_unlock({LOAD_LOCK_KEY})")
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "waiting for another load to finish (at most 1 s)" in out.stderr
+    assert "another load was still running after 1 s" in out.stderr
+    assert _by_source(geo_engine) == {"feed": 6}
+    last = query_rows(geo_engine, "SELECT kind, status FROM load_run ORDER BY run_id DESC LIMIT 1")
+    assert last == [("delete", "failed")]
