@@ -187,6 +187,8 @@ def run(url: str, data: DemoData, *, warm: int = 5, say: Say = print) -> Section
             for i in range(1 + warm):
                 result = _load(driver, server.base + query)
                 result["cache"] = "cold" if i == 0 else "warm"
+                if result["ready"] is None:  # keep what the server said, for the diagnosis
+                    result["server_log"] = server.tail()
                 loads.append(result)
                 ready = result["ready"]
                 say(f"  {result['cache']}: " + (f"{ready / 1000:.2f} s" if ready is not None

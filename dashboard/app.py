@@ -70,18 +70,19 @@ def create_app(settings: Settings) -> Dash:
         Input(ALERT_CLOSE_ID, "n_clicks"),
         prevent_initial_call=True,
     )
-    _register_component_paths(app)
+    _finish_setup(app)
     return app
 
 
-def _register_component_paths(app: Dash) -> None:
-    """Register every script and stylesheet path Dash may serve, now.
+def _finish_setup(app: Dash) -> None:
+    """Run Dash's first-request setup now, in this one thread, with a request of our own.
 
-    Dash registers them in its first-request setup, which marks itself done *before* it
-    registers; with gunicorn's threads, the page's scripts arrive together at a worker that
-    has served nothing yet, and the ones that overtake the setup got a 500: a blank page on
-    the first visit (seen in the render benchmark). Dash 4.4 has no public call for this;
-    ``tests/dashboard/test_app.py`` checks that it still works.
+    Dash defers part of its set-up to the first request it serves (registering the script
+    paths it may serve, copying the page callbacks into the app) and marks it done *before*
+    doing it. Under gunicorn with threads, a worker's first requests arrive together: the ones
+    that overtook the set-up got a 500 for a script or found no callbacks, a blank page on the
+    first visit (seen in the render benchmark). ``/_dash-dependencies`` touches no database.
     """
-    app._generate_scripts_html()
-    app._generate_css_dist_html()
+    answer = app.server.test_client().get("/_dash-dependencies")
+    if answer.status_code != 200:
+        raise RuntimeError(f"the dashboard did not set itself up (HTTP {answer.status_code})")

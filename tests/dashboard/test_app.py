@@ -57,21 +57,23 @@ def test_reference_layers(client: FlaskClient) -> None:
     assert "max-age" in response.headers["Cache-Control"]
 
 
-def test_every_error_has_one_safe_shape(seeded: Engine) -> None:
+def test_every_error_has_one_safe_shape(seeded: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard.queries import reference
+
     url = seeded.url.render_as_string(hide_password=False)
     server = create_app(settings_for(url)).server
 
-    def boom() -> str:
+    def boom(*args: object, **kwargs: object) -> list:
         raise RuntimeError("connection to postgresql://user:secret@db failed")
 
-    server.add_url_rule("/test-boom", "test_boom", boom)
+    monkeypatch.setattr(reference, "patrol_areas", boom)
     client = server.test_client()
     bad = client.get("/api/layers/bcps.geojson?pair=HR-RS,x;DROP")
     assert bad.status_code == 400
     assert bad.json == {"error": {"status": 400, "message": "Invalid value for 'pair'."}}
     missing = client.get("/api/nothing-here")
     assert missing.json == {"error": {"status": 404, "message": "Not Found."}}
-    failed = client.get("/test-boom")
+    failed = client.get("/api/layers/patrol.geojson")
     assert failed.status_code == 500
     assert failed.json == {
         "error": {"status": 500, "message": "Something went wrong on the server (check logs)."}
@@ -100,11 +102,12 @@ def test_two_apps_in_one_process_do_not_share_callbacks(engine: Engine) -> None:
     assert layout.status_code == 200 and b"app-alert" in layout.data
 
 
-def test_scripts_are_served_while_another_thread_still_sets_the_app_up(engine: Engine) -> None:
+def test_a_fresh_worker_needs_no_first_request_setup(engine: Engine) -> None:
     """gunicorn --threads: the first requests to a worker arrive together. Dash's first-request
-    setup marks itself done *before* it registers the script paths, so a script request in a
-    second thread used to get a 500 (a blank page on the first visit). Here the setup is left
-    in exactly that state: begun by another thread, not finished."""
+    setup marks itself done *before* it registers the script paths and copies the page
+    callbacks, so a request in a second thread used to get a 500 for a script (a blank page on
+    the first visit) or an app without callbacks. Here the setup is left in exactly that state,
+    begun by another thread and not finished: everything must already be there."""
     import re
 
     page = _client(engine).get("/").get_data(as_text=True)
@@ -118,6 +121,9 @@ def test_scripts_are_served_while_another_thread_still_sets_the_app_up(engine: E
         got = client.get(script)
         assert got.status_code == 200, script
         assert got.mimetype in ("application/javascript", "text/javascript", "text/css"), script
+    outputs = {d["output"] for d in client.get("/_dash-dependencies").get_json()}
+    assert any("situation-points.data" in o for o in outputs)
+    assert any("situation-feed.children" in o for o in outputs)
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br"])
