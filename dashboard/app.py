@@ -70,19 +70,22 @@ def create_app(settings: Settings) -> Dash:
         Input(ALERT_CLOSE_ID, "n_clicks"),
         prevent_initial_call=True,
     )
-    _finish_setup(app)
     return app
 
 
-def _finish_setup(app: Dash) -> None:
-    """Run Dash's first-request setup now, in this one thread, with a request of our own.
+def ready_for_workers(app: Dash) -> Dash:
+    """Run Dash's first-request setup now, in this one thread, with a request of our own;
+    then serve ``app`` with gunicorn (``borderwatch serve``, ``dashboard.wsgi``).
 
     Dash defers part of its set-up to the first request it serves (registering the script
     paths it may serve, copying the page callbacks into the app) and marks it done *before*
     doing it. Under gunicorn with threads, a worker's first requests arrive together: the ones
     that overtook the set-up got a 500 for a script or found no callbacks, a blank page on the
     first visit (seen in the render benchmark). ``/_dash-dependencies`` touches no database.
+    Not for the Flask development server: Dash's dev tools add handlers, which Flask refuses
+    after a first request.
     """
     answer = app.server.test_client().get("/_dash-dependencies")
     if answer.status_code != 200:
         raise RuntimeError(f"the dashboard did not set itself up (HTTP {answer.status_code})")
+    return app

@@ -15,7 +15,7 @@ def _gunicorn(settings: Settings, workers: int, threads: int) -> None:
     """Serve with gunicorn (a production WSGI server); each worker builds its own app."""
     from gunicorn.app.base import BaseApplication
 
-    from dashboard.app import create_app
+    from dashboard.app import create_app, ready_for_workers
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -26,7 +26,7 @@ def _gunicorn(settings: Settings, workers: int, threads: int) -> None:
             self.cfg.set("accesslog", None)
 
         def load(self):  # type: ignore[no-untyped-def]
-            return create_app(settings).server
+            return ready_for_workers(create_app(settings)).server
 
     _Server().run()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from dashboard.app import create_app
+from dashboard.app import create_app, ready_for_workers
 from etl.settings import get_settings
 
 settings = get_settings()
@@ -17,5 +17,5 @@ logging.basicConfig(
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     stream=sys.stderr,
 )
-app = create_app(settings)
+app = ready_for_workers(create_app(settings))
 server = app.server

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from dashboard.app import create_app
+from dashboard.app import create_app, ready_for_workers
 from tests.conftest import settings_for
 
 
@@ -114,7 +114,7 @@ def test_a_fresh_worker_needs_no_first_request_setup(engine: Engine) -> None:
     urls = re.findall(r'(?:src|href)="(/_dash-component-suites/[^"]+)"', page)
     assert any("react@" in u for u in urls) and any("dash_leaflet" in u for u in urls)
     url = engine.url.render_as_string(hide_password=False)
-    fresh = create_app(settings_for(url))
+    fresh = ready_for_workers(create_app(settings_for(url)))  # what gunicorn serves
     fresh._got_first_request["setup_server"] = True  # another thread is inside _setup_server
     client = fresh.server.test_client()
     for script in urls:
@@ -140,3 +140,12 @@ def test_map_data_is_compressed_when_the_browser_asks(client: FlaskClient, encod
     body = gzip.decompress(packed.data) if encoding == "gzip" else brotli.decompress(packed.data)
     assert json.loads(body) == plain.get_json()
     assert len(packed.data) < len(plain.data) / 3
+
+
+def test_the_development_server_still_starts_with_dev_tools(engine: Engine) -> None:
+    """``borderwatch serve --debug``: Dash's dev tools add handlers to the app, which Flask
+    refuses after a first request, so only the gunicorn path sets the app up in advance."""
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(settings_for(url))
+    app.enable_dev_tools(debug=True)
+    assert app.server.test_client().get("/").status_code == 200
