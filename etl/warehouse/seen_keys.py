@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from etl import pgcopy
+from etl.errors import LoadError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,14 @@ class TempKeyStore:
             raw.execute("SET jit = off")  # a big lookup would spend longer compiling than running
             for statement in _CREATE:
                 raw.execute(statement)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            self.close()
+            raise LoadError(
+                "this file has more distinct keys than the loader keeps in memory, and the "
+                "database user may not create temporary tables to keep the rest: grant it "
+                "(GRANT TEMPORARY ON DATABASE <name> TO <user>) or split the file",
+                detail=repr(exc),
+            ) from exc
         except BaseException:
             self.close()
             raise

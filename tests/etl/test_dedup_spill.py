@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from etl.load import LoadRunFailed, load_file
 from etl.settings import Settings
@@ -193,3 +193,34 @@ def test_the_side_connection_is_closed_after_a_failed_load(
     runs = _q(geo_engine, "SELECT status, message LIKE :m FROM load_run WHERE kind = :k",
               m=how + "%", k="incidents")
     assert runs == [("failed", True)]
+
+
+def test_a_user_without_temp_tables_gets_a_clear_message(geo_engine: Engine, tmp_path: Path) -> None:
+    """An external PostGIS whose load user may not create TEMP tables: a file that needs the
+    spill fails with a message saying what to grant, and writes nothing."""
+    db = geo_engine.url.database
+    with geo_engine.begin() as conn:
+        conn.execute(text("CREATE ROLE bw_limited LOGIN PASSWORD 'limited-pw'"))
+        conn.execute(text(f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC'))
+        conn.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                          "TO bw_limited"))
+        conn.execute(text("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO bw_limited"))
+    limited_url = geo_engine.url.set(username="bw_limited", password="limited-pw")
+    limited = settings_for(limited_url.render_as_string(hide_password=False), load_chunk_rows=250)
+    from etl.warehouse.engine import get_engine
+
+    engine = get_engine(limited)
+    path, _, _ = _file(tmp_path / "incidents_limited.csv")
+    try:
+        with pytest.raises(LoadRunFailed, match="may not create temporary tables") as failed:
+            load_file(engine, limited, "incidents", path, memory_keys=1_000)
+        assert "GRANT TEMPORARY ON DATABASE" in failed.value.user_message
+        assert _q(geo_engine, "SELECT count(*) FROM incident") == [(0,)]
+        assert _q(geo_engine, "SELECT status FROM load_run ORDER BY run_id DESC LIMIT 1") == [
+            ("failed",)]
+    finally:
+        engine.dispose()
+        with geo_engine.begin() as conn:
+            conn.execute(text("REASSIGN OWNED BY bw_limited TO CURRENT_USER"))
+            conn.execute(text("DROP OWNED BY bw_limited"))
+            conn.execute(text("DROP ROLE bw_limited"))
