@@ -493,7 +493,7 @@ def load_file(
             raise
         except (BorderwatchError, psycopg.Error, SQLAlchemyError, OSError, ValueError,
                 KeyboardInterrupt) as exc:
-            _failed(engine, report, started, exc)
+            fail_load(engine, report, started, exc)
         if strict and report.rejected:
             msg = (f"strict mode: {report.rejected:,} row(s) rejected, nothing was loaded "
                    f"(see: borderwatch rejects --run {report.run_id})")
@@ -514,7 +514,9 @@ def _scan(path: Path) -> tuple[str, bool]:
     return digest.hexdigest(), nul
 
 
-def _failed(engine: Engine, report: LoadReport, started: float, exc: BaseException) -> None:
+def fail_load(engine: Engine, report: LoadReport, started: float, exc: BaseException) -> None:
+    """Record the run as failed (its data transaction was rolled back) and raise
+    ``LoadRunFailed`` with a safe message; a ``KeyboardInterrupt`` is raised again as such."""
     if isinstance(exc, BorderwatchError):
         message = exc.user_message
     elif isinstance(exc, KeyboardInterrupt):

@@ -46,7 +46,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl.errors import BorderwatchError, InputFileError, LoadError
-from etl.load import LoadRunFailed, Progress, SilentProgress, hold_load_lock
+from etl.load import LoadRunFailed, Progress, SilentProgress, fail_load, hold_load_lock
 from etl.reader import open_input
 from etl.runs import (
     LoadReport,
@@ -355,7 +355,7 @@ def load_impact_levels(
                 report.updated, report.unchanged = len(planned.updates), planned.unchanged
                 finish_run(conn, report, started=started)
     except (BorderwatchError, SQLAlchemyError, psycopg.Error) as exc:
-        _failed(engine, report, started, exc)
+        fail_load(engine, report, started, exc)
     if strict and report.rejected:
         msg = (f"strict mode: {report.rejected:,} row(s) rejected, no impact level was changed "
                f"(see: borderwatch rejects --run {report.run_id})")
@@ -363,15 +363,3 @@ def load_impact_levels(
         raise LoadRunFailed(msg, report)
     return report
 
-
-def _failed(engine: Engine, report: LoadReport, started: float, exc: BaseException) -> None:
-    """Record the run as failed and raise ``LoadRunFailed`` (nothing was written)."""
-    if isinstance(exc, BorderwatchError):
-        message = exc.user_message
-    else:
-        message = "database error during the load (check logs)"
-    try:
-        fail_run(engine, report, started=started, message=message)
-    except SQLAlchemyError as inner:  # the database went away: the next load marks the run
-        log.error("could not mark run %s failed: %s", report.run_id, inner)  # failed
-    raise LoadRunFailed(f"{message}; nothing was written", report, detail=repr(exc)) from exc
