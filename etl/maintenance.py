@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl.analytics import rollup
@@ -97,23 +99,11 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
     if dry_run:
         return DeleteReport(source, known[source], None, True, 0, time.monotonic() - began)
     report = LoadReport(kind="delete", source=source, file_name="(borderwatch delete)")
-    report.run_id = start_run(engine, kind="delete", source=source,
-                              file_name=report.file_name, checksum=None)
-    try:
-        with engine.begin() as conn:
-            raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-            hold_load_lock(raw, report.run_id, settings, progress)
-            cur = raw.execute("DELETE FROM incident WHERE source = %s", (source,))
-            deleted = int(cur.rowcount)
-            refreshed = rollup.refresh(conn, run_id=report.run_id)
-            report.message = f"deleted {deleted:,} incident(s) of source {source}"
-            finish_run(conn, report, started=began)
-    except (psycopg.Error, SQLAlchemyError, LoadError) as exc:
-        message = exc.user_message if isinstance(exc, LoadError) else "database error"
-        log.error("delete of source %s failed: %r", source, exc)
-        fail_run(engine, report, started=began, message=f"delete failed: {message}")
-        raise LoadError(f"the delete failed ({message}); nothing was deleted",
-                        detail=repr(exc)) from exc
+    with _recorded(engine, settings, report, began, progress,
+                   failed="the delete failed", kept="nothing was deleted") as (conn, raw):
+        deleted = int(raw.execute("DELETE FROM incident WHERE source = %s", (source,)).rowcount)
+        refreshed = rollup.refresh(conn, run_id=report.run_id)
+        report.message = f"deleted {deleted:,} incident(s) of source {source}"
     log.info("%s; rollup: %d day(s) recomputed", report.message, refreshed.days)
     return DeleteReport(source, deleted, report.run_id, False, refreshed.days,
                         time.monotonic() - began)
@@ -130,23 +120,33 @@ def rollup_job(engine: Engine, settings: Settings, *, rebuild: bool = False,
         The job failed; the rollup is as it was.
     """
     began = time.monotonic()
-    kind = "rollup"
-    report = LoadReport(kind=kind, source="incident_rollup",
+    report = LoadReport(kind="rollup", source="incident_rollup",
                         file_name="(rebuild)" if rebuild else "(refresh)")
-    report.run_id = start_run(engine, kind=kind, source=report.source,
+    with _recorded(engine, settings, report, began, progress,
+                   failed="the rollup job failed", kept="the rollup is as it was") as (conn, _):
+        done = rollup.rebuild(conn) if rebuild else rollup.refresh(conn)
+        report.message = (f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
+                          f"{done.rows:,} rollup row(s)")
+    return done
+
+
+@contextmanager
+def _recorded(engine: Engine, settings: Settings, report: LoadReport, began: float,
+              progress: Progress | None, *, failed: str, kept: str
+              ) -> Iterator[tuple[Connection, psycopg.Connection]]:
+    """A maintenance job as a recorded run: the run row, one transaction under the load lock,
+    the final counts on success; on failure the run marked failed and a ``LoadError`` saying
+    ``failed`` and ``kept``."""
+    report.run_id = start_run(engine, kind=report.kind, source=report.source,
                               file_name=report.file_name, checksum=None)
     try:
         with engine.begin() as conn:
             raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
             hold_load_lock(raw, report.run_id, settings, progress)
-            done = rollup.rebuild(conn) if rebuild else rollup.refresh(conn)
-            report.message = (f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
-                              f"{done.rows:,} rollup row(s)")
+            yield conn, raw
             finish_run(conn, report, started=began)
     except (psycopg.Error, SQLAlchemyError, LoadError) as exc:
         message = exc.user_message if isinstance(exc, LoadError) else "database error"
-        log.error("rollup job failed: %r", exc)
-        fail_run(engine, report, started=began, message=f"rollup failed: {message}")
-        raise LoadError(f"the rollup job failed ({message}); the rollup is as it was",
-                        detail=repr(exc)) from exc
-    return done
+        log.error("%s run %s failed: %r", report.kind, report.run_id, exc)
+        fail_run(engine, report, started=began, message=f"{report.kind} failed: {message}")
+        raise LoadError(f"{failed} ({message}); {kept}", detail=repr(exc)) from exc
