@@ -43,7 +43,7 @@ from etl.errors import BorderwatchError, InputFileError, LoadBusy, LoadError
 from etl.reader import open_input, prefetched
 from etl.runs import LoadReport, Reject, count_reasons, fail_run, finish_run, start_run
 from etl.settings import Settings
-from etl.sources import benchmarks, flows, incidents
+from etl.sources import benchmarks, flows, incidents, strategies, trainings
 from etl.validate import MEMORY_KEYS, References, SeenKeys, SourceSpec, Validator, default_context
 from etl.warehouse.schema import load_run, rejected_row
 from etl.warehouse.seen_keys import TempKeyStore
@@ -59,7 +59,8 @@ RUN_LOCK_NS = 0x62770001
 MAINTENANCE_KINDS = ("delete", "rollup")
 
 SPECS: dict[str, SourceSpec] = {
-    s.kind: s for s in (incidents.SPEC, flows.SPEC, benchmarks.SPEC)
+    s.kind: s for s in (incidents.SPEC, flows.SPEC, benchmarks.SPEC, strategies.SPEC,
+                        trainings.SPEC)
 }
 
 

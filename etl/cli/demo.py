@@ -39,8 +39,8 @@ def _size_options(func):  # type: ignore[no-untyped-def]
 @safe
 def generate_cmd(ctx: click.Context, out_dir: Path, incidents: int | None, days: int | None,
                  seed: int | None, end: dt.datetime | None, with_errors: bool) -> None:
-    """Write incidents.csv, flows.csv, benchmarks.csv, impact_levels.csv and ground_truth.json
-    to --out."""
+    """Write incidents.csv, flows.csv, benchmarks.csv, strategies.csv, trainings.csv,
+    impact_levels.csv and ground_truth.json to --out."""
     from etl.demo import DemoSpec, generate
 
     spec = DemoSpec.from_settings(settings_from(ctx), incidents=incidents, days=days, seed=seed,
@@ -56,13 +56,14 @@ def generate_cmd(ctx: click.Context, out_dir: Path, incidents: int | None, days:
               help="Do nothing when the warehouse already holds incidents (used by make run).")
 @click.option("--force", is_flag=True,
               help="Load even if the warehouse holds other sources' data (demo flows, "
-                   "assessments and impact levels overwrite rows with the same keys).")
+                   "assessments, strategies, trainings and impact levels overwrite rows with "
+                   "the same keys).")
 @click.pass_context
 @safe
 def load_cmd(ctx: click.Context, incidents: int | None, days: int | None, seed: int | None,
              if_empty: bool, force: bool) -> None:
-    """Generate the demo into <data_dir>/demo and load geodata, incidents, flows, benchmarks
-    and the illustrative section impact levels."""
+    """Generate the demo into <data_dir>/demo and load geodata, incidents, flows, benchmarks,
+    strategies, trainings and the illustrative section impact levels."""
     from etl.cli.ingest import BarProgress
     from etl.demo import DemoSpec
     from etl.demo.load import load_demo

@@ -1,8 +1,9 @@
 """``borderwatch demo generate``: write the demo dataset and its ground truth to a folder.
 
 Files (the real interchange formats, so the demo runs the real load path):
-``incidents.csv``, ``flows.csv``, ``benchmarks.csv``, ``impact_levels.csv`` (an illustrative
-attribution derived from the planted hotspots), ``ground_truth.json``, a ``README.md`` saying
+``incidents.csv``, ``flows.csv``, ``benchmarks.csv``, ``strategies.csv``, ``trainings.csv``,
+``impact_levels.csv`` (an illustrative attribution derived from the planted hotspots),
+``ground_truth.json``, a ``README.md`` saying
 that all of it is illustrative, and with ``with_errors`` also ``incidents_bad.csv``.
 Everything is a function of (incidents, days, seed, end): the same arguments give the same
 bytes.
@@ -25,6 +26,7 @@ from etl.demo.flows import __doc__ as FLOWS_DOC
 from etl.demo.flows import plan_flow_events, write_flows
 from etl.demo.impact import NEAR_KM, DemoAttribution, write_impact_levels
 from etl.demo.incidents import plan_hotspots, window, write_incidents
+from etl.demo.programme import write_strategies, write_trainings
 from etl.demo.reference import GEODATA_DIR, read_reference
 from etl.errors import ConfigurationError
 from etl.settings import Settings
@@ -125,6 +127,10 @@ def generate(
     step("benchmarks.csv", f"{len(ref.components)} components, rounds "
          f"{', '.join(map(str, rounds_until(end)))}",
          lambda p: write_benchmarks(p, ref, end=end, seed=spec.seed))
+    step("strategies.csv", "national IBM strategies and action plans",
+         lambda p: write_strategies(p, end=end, seed=spec.seed))
+    step("trainings.csv", "trainings per country since 2009",
+         lambda p: write_trainings(p, end=end, seed=spec.seed))
     elevated: list[DemoAttribution] = []
 
     def write_impact(p: Path) -> int:
@@ -195,6 +201,11 @@ Generated with `borderwatch demo generate --incidents {spec.incidents} --days {s
   the service of `country_b` counted for the same traffic (see `flows_convention` in
   `ground_truth.json`).
 - `benchmarks.csv`: IBM benchmark assessments per target administration, component and round.
+- `strategies.csv`: national IBM strategies and action plans (made-up dates, titles and shares
+  of measures implemented; every title says "Illustrative demo").
+- `trainings.csv`: trainings per administration since 2009 (topics, agencies, participants);
+  organisers are generic ("National border police training centre", "... (illustrative)"),
+  never a real institution, and every title says "Illustrative demo training".
 - `impact_levels.csv`: an illustrative impact level for every border section, derived from the
   planted hotspots (high on a hotspot's section, critical on the most recent one, medium
   nearby, low elsewhere). It is not a decision of any coordination centre; every reason says

@@ -1,7 +1,7 @@
 """``borderwatch demo load``: generate the demo and load it through the real load path.
 
-Order: schema (migrate to head), reference geodata (``load_geodata``), then incidents, flows
-and benchmarks with ``etl.load.load_file`` under the source name ``demo``, and last the
+Order: schema (migrate to head), reference geodata (``load_geodata``), then incidents, flows,
+benchmarks, strategies and trainings with ``etl.load.load_file`` under the source name ``demo``, and last the
 illustrative section impact levels with ``etl.sources.impact_levels.load_impact_levels``. The
 same validation, enrichment and bookkeeping run as for a service's own files.
 """
@@ -29,12 +29,15 @@ from etl.warehouse.schema import (
     flow,
     incident,
     load_run,
+    national_strategy,
     section_impact_history,
+    training,
 )
 
 SOURCE = "demo"
 KINDS = (("incidents", "incidents.csv"), ("flows", "flows.csv"),
-         ("benchmarks", "benchmarks.csv"))
+         ("benchmarks", "benchmarks.csv"), ("strategies", "strategies.csv"),
+         ("trainings", "trainings.csv"))
 IMPACT_FILE = "impact_levels.csv"
 Say = Callable[[str], None]
 
@@ -73,15 +76,15 @@ def has_incidents(engine: Engine) -> bool:
 
 
 def has_foreign_data(engine: Engine) -> bool:
-    """Whether incidents, flows, assessments or section impact levels from a source other
-    than the demo exist."""
+    """Whether incidents, flows, assessments, strategies, trainings or section impact levels
+    from a source other than the demo exist."""
     attributed = exists().where(
         section_impact_history.c.load_run_id == load_run.c.run_id, load_run.c.source != SOURCE
     )
     with engine.connect() as conn:
         return any(
             conn.execute(select(exists().where(table.c.source != SOURCE))).scalar()
-            for table in (incident, flow, benchmark_assessment)
+            for table in (incident, flow, benchmark_assessment, national_strategy, training)
         ) or bool(conn.execute(select(attributed)).scalar())
 
 
@@ -104,8 +107,8 @@ def load_demo(
         Do nothing when the warehouse already holds incidents (what ``make run`` uses).
     force
         Load even when the warehouse holds data of other sources: demo flows, benchmark
-        assessments and section impact levels share their keys with real ones and would
-        overwrite them.
+        assessments, strategies, trainings and section impact levels share their keys with
+        real ones and would overwrite them.
 
     Raises
     ------
@@ -122,9 +125,9 @@ def load_demo(
         return result
     if not force and has_foreign_data(engine):
         raise ConfigurationError(
-            "the warehouse holds incidents, flows, assessments or impact levels that are not "
-            "demo data; the demo's flows, assessments and impact levels would overwrite real "
-            "ones with the same keys. Use --force to load it anyway."
+            "the warehouse holds incidents, flows, assessments, strategies, trainings or impact "
+            "levels that are not demo data; the demo's would overwrite real ones with the same "
+            "keys. Use --force to load it anyway."
         )
     if has_incidents(engine):
         say("Note: the warehouse already holds demo data; rows of the earlier demo that this "

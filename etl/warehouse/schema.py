@@ -38,6 +38,19 @@ SECTION_IMPACT_LEVELS = ("low", "medium", "high", "critical")
 INCIDENT_CATEGORIES = ("unauthorised_crossing", "cross_border_crime", "crisis", "other")
 FLOW_CATEGORIES = ("persons", "cars", "buses", "trucks", "rail")
 DIRECTIONS = ("entry", "exit")
+#: National IBM documents (``strategies`` input kind) and their status.
+STRATEGY_DOCUMENTS = ("ibm_strategy", "action_plan", "schengen_action_plan", "other")
+STRATEGY_STATUSES = ("in_force", "under_revision", "expired", "superseded")
+#: Training topics and the agencies whose staff take part (``trainings`` input kind).
+TRAINING_TOPICS = (
+    "ibm_strategy", "risk_analysis", "document_security", "border_checks", "border_surveillance",
+    "fundamental_rights", "trafficking_in_human_beings", "migrant_smuggling", "integrity",
+    "information_systems", "language", "other",
+)
+AGENCIES = (
+    "border_police", "customs", "phytosanitary", "veterinary", "police", "immigration",
+    "prosecution", "coast_guard", "other",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -294,6 +307,56 @@ benchmark_assessment = Table(
     Column("content_hash", String(32), nullable=False),
     Column("run_id", Integer, ForeignKey("load_run.run_id")),
     *_timestamps(),
+)
+
+national_strategy = Table(
+    "national_strategy",
+    metadata,
+    Column("country", String(2), ForeignKey("country.iso2"), primary_key=True),
+    Column("document", String(24), primary_key=True, comment="ibm_strategy, action_plan, ..."),
+    Column("adopted_on", Date, primary_key=True),
+    Column("title", Text),
+    Column("valid_until", Date, comment="Last day of validity; NULL: open-ended"),
+    Column("status", String(16), nullable=False),
+    Column("measures_implemented_pct", Float,
+           comment="Share of the action-plan measures implemented, 0-100"),
+    Column("source", Text, nullable=False),
+    Column("attrs", JSONB, nullable=False, server_default="{}"),
+    Column("content_hash", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("load_run.run_id")),
+    *_timestamps(),
+    CheckConstraint(_in("document", STRATEGY_DOCUMENTS), name="ck_national_strategy_document"),
+    CheckConstraint(_in("status", STRATEGY_STATUSES), name="ck_national_strategy_status"),
+    CheckConstraint("measures_implemented_pct BETWEEN 0 AND 100",
+                    name="ck_national_strategy_pct"),
+    CheckConstraint("valid_until IS NULL OR valid_until >= adopted_on",
+                    name="ck_national_strategy_validity"),
+    comment="National IBM strategies and action plans (borderwatch load strategies)",
+)
+
+training = Table(
+    "training",
+    metadata,
+    Column("country", String(2), ForeignKey("country.iso2"), primary_key=True),
+    Column("date", Date, primary_key=True, comment="First day of the training"),
+    Column("topic", String(32), primary_key=True),
+    Column("organiser", Text, primary_key=True),
+    Column("agencies", ARRAY(String(16)), nullable=False,
+           comment="Agencies whose staff took part (AGENCIES vocabulary)"),
+    Column("participants", Integer, nullable=False),
+    Column("title", Text),
+    Column("source", Text, nullable=False),
+    Column("attrs", JSONB, nullable=False, server_default="{}"),
+    Column("content_hash", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("load_run.run_id")),
+    *_timestamps(),
+    Index("ix_training_date", "date"),
+    CheckConstraint(_in("topic", TRAINING_TOPICS), name="ck_training_topic"),
+    CheckConstraint("participants >= 0", name="ck_training_participants"),
+    CheckConstraint(f"cardinality(agencies) > 0 AND agencies <@ ARRAY[{', '.join(map(repr, AGENCIES))}]"
+                    "::varchar[]", name="ck_training_agencies"),
+    comment="General and specialised trainings carrying the national IBM strategies "
+    "(borderwatch load trainings)",
 )
 
 # -- incident rollup (maintained by etl/analytics/rollup.py, read by dashboard/queries/rollup.py)

@@ -44,7 +44,7 @@ def test_load_reports_and_lists_rejects(geo_engine: Engine) -> None:
     assert "0 rejected" in first.stdout
 
 
-@pytest.mark.parametrize("kind", ["flows", "benchmarks"])
+@pytest.mark.parametrize("kind", ["flows", "benchmarks", "strategies", "trainings"])
 def test_other_kinds_and_dry_run(geo_engine: Engine, kind: str) -> None:
     path = str(DATA / f"{kind}_good.csv")
     dry = _run(geo_engine, "load", kind, path, "--dry-run", "--json")

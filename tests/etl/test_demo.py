@@ -175,6 +175,27 @@ def test_cli_generate_writes_the_files(tmp_path: Path) -> None:
     assert "illustrative" in (tmp_path / "README.md").read_text().lower()
 
 
+def test_strategies_and_trainings_are_illustrative_and_plausible(year_demo: Path) -> None:
+    strategies = _read(year_demo / "strategies.csv")
+    assert set(strategies["country"]) == set(TARGETS)
+    assert strategies["title"].str.startswith("Illustrative demo").all()
+    assert (strategies["valid_until"] >= strategies["adopted_on"]).all()
+    assert (strategies["adopted_on"] <= END.isoformat()).all()
+    for _, docs in strategies.groupby("country"):
+        current = docs[docs["valid_until"] >= END.isoformat()]
+        assert len(current) == 2, docs  # one strategy and its action plan in force
+        plans = docs[docs["document"] == "action_plan"]
+        assert plans["measures_implemented_pct"].astype(float).between(0, 100).all()
+    trainings = _read(year_demo / "trainings.csv")
+    assert set(trainings["country"]) == set(TARGETS)
+    assert trainings["title"].str.startswith("Illustrative demo training").all()
+    assert trainings["agencies"].str.startswith("border_police").all()
+    assert not trainings.duplicated(["country", "date", "topic", "organiser"]).any()
+    years = trainings["date"].str[:4].astype(int)
+    assert years.min() == 2009 and (trainings["date"] <= END.isoformat()).all()
+    assert trainings["participants"].astype(int).between(8, 80).all()
+
+
 def _count(engine: Engine, query: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(query)).scalar_one())
@@ -188,7 +209,8 @@ def test_demo_loads_clean_into_postgis(
     assert done.rejected == 0
     rows = done.files.rows if done.files else {}
     for kind, table in (("incidents", "incident"), ("flows", "flow"),
-                        ("benchmarks", "benchmark_assessment")):
+                        ("benchmarks", "benchmark_assessment"),
+                        ("strategies", "national_strategy"), ("trainings", "training")):
         report = done.reports[kind]
         assert report.inserted == report.read == rows[f"{kind}.csv"]
         assert _count(geo_engine, f"SELECT count(*) FROM {table} WHERE source = 'demo'") == (
