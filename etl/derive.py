@@ -6,20 +6,19 @@ derived here depends on warehouse rows (agreements may change without new geodat
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+import psycopg
 
 #: EPSG:3035 (ETRS89 / LAEA Europe): metric and equal-area, so buffers are in metres and
 #: areas in m². Adequate for the Balkan pairs; not meant for pairs far east of Europe.
 METRIC_SRID = 3035
 
-_PATROL_AREAS = text(
-    """
+_PATROL_AREAS = """
     WITH area AS (
         SELECT a.agreement_id,
                ST_CollectionExtract(
                    ST_Intersection(
-                       ST_Buffer(ST_Transform(b.geom, :metric), a.depth_km * 1000.0),
-                       ST_Transform(ST_Union(ca.geom, cb.geom), :metric)
+                       ST_Buffer(ST_Transform(b.geom, %(metric)s), a.depth_km * 1000.0),
+                       ST_Transform(ST_Union(ca.geom, cb.geom), %(metric)s)
                    ), 3) AS geom
         FROM joint_patrol_agreement a
         JOIN border_line b
@@ -42,10 +41,8 @@ _PATROL_AREAS = text(
     )
     SELECT (SELECT count(*) FROM area) AS derived, (SELECT count(*) FROM upserted) AS written
     """
-)
 
-_STALE_AREAS = text(
-    """
+_STALE_AREAS = """
     DELETE FROM joint_patrol_area t
     WHERE NOT EXISTS (
         SELECT 1 FROM joint_patrol_agreement a
@@ -54,10 +51,9 @@ _STALE_AREAS = text(
         WHERE a.agreement_id = t.agreement_id
     )
     """
-)
 
 
-def derive_patrol_areas(conn: Connection) -> tuple[int, int]:
+def derive_patrol_areas(db: psycopg.Connection) -> tuple[int, int]:
     """(Re)compute ``joint_patrol_area`` from the agreements, in the caller's transaction.
 
     Each area is the pair's border line buffered by the agreement's ``depth_km`` and clipped
@@ -70,6 +66,7 @@ def derive_patrol_areas(conn: Connection) -> tuple[int, int]:
     tuple
         ``(derived, written)``: areas computed and rows inserted or changed.
     """
-    conn.execute(_STALE_AREAS)
-    derived, written = conn.execute(_PATROL_AREAS, {"metric": METRIC_SRID}).one()
-    return int(derived), int(written)
+    db.execute(_STALE_AREAS)
+    row = db.execute(_PATROL_AREAS, {"metric": METRIC_SRID}).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import psycopg
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from etl.analytics import rollup
-from etl.errors import BorderwatchError, LoadError
-from etl.load import Progress, hold_load_lock
-from etl.runs import LoadReport, fail_run, finish_run, start_run
+from etl.errors import BorderwatchError
+from etl.runs import Progress, recorded_run
 from etl.settings import Settings
+from etl.warehouse import facts
+from etl.warehouse.engine import connect, driver_connection
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +56,8 @@ class DeleteReport:
 
 def incident_sources(engine: Engine) -> list[SourceCount]:
     """Every source with its number of stored incidents, largest first."""
-    with engine.connect() as conn:
-        raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-        rows = raw.execute(
-            "SELECT source, count(*) FROM incident GROUP BY source ORDER BY 2 DESC, 1"
-        ).fetchall()
-    return [SourceCount(str(s), int(n)) for s, n in rows]
+    with connect(engine) as conn:
+        return [SourceCount(s, n) for s, n in facts.incident_sources(driver_connection(conn))]
 
 
 def delete_source(engine: Engine, settings: Settings, source: str, *,
@@ -88,7 +81,7 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
     ------
     UnknownSource
         No incident has that source; the message lists the known ones.
-    LoadError
+    LoadRunFailed
         The delete failed; nothing was deleted.
     """
     began = time.monotonic()
@@ -98,14 +91,14 @@ def delete_source(engine: Engine, settings: Settings, source: str, *,
         raise UnknownSource(f"no incident has the source {source!r}; sources stored: {listed}")
     if dry_run:
         return DeleteReport(source, known[source], None, True, 0, time.monotonic() - began)
-    report = LoadReport(kind="delete", source=source, file_name="(borderwatch delete)")
-    with _recorded(engine, settings, report, began, progress,
-                   failed="the delete failed", kept="nothing was deleted") as (conn, raw):
-        deleted = int(raw.execute("DELETE FROM incident WHERE source = %s", (source,)).rowcount)
-        refreshed = rollup.refresh(conn, run_id=report.run_id)
-        report.message = f"deleted {deleted:,} incident(s) of source {source}"
-    log.info("%s; rollup: %d day(s) recomputed", report.message, refreshed.days)
-    return DeleteReport(source, deleted, report.run_id, False, refreshed.days,
+    with recorded_run(engine, settings, kind="delete", source=source,
+                      file_name="(borderwatch delete)", progress=progress,
+                      kept="nothing was deleted") as run:
+        deleted = facts.delete_source(run.db, source)
+        refreshed = rollup.refresh(run.conn, run_id=run.run_id)
+        run.report.message = f"deleted {deleted:,} incident(s) of source {source}"
+    log.info("%s; rollup: %d day(s) recomputed", run.report.message, refreshed.days)
+    return DeleteReport(source, deleted, run.run_id, False, refreshed.days,
                         time.monotonic() - began)
 
 
@@ -116,37 +109,14 @@ def rollup_job(engine: Engine, settings: Settings, *, rebuild: bool = False,
 
     Raises
     ------
-    LoadError
+    LoadRunFailed
         The job failed; the rollup is as it was.
     """
-    began = time.monotonic()
-    report = LoadReport(kind="rollup", source="incident_rollup",
-                        file_name="(rebuild)" if rebuild else "(refresh)")
-    with _recorded(engine, settings, report, began, progress,
-                   failed="the rollup job failed", kept="the rollup is as it was") as (conn, _):
-        done = rollup.rebuild(conn) if rebuild else rollup.refresh(conn)
-        report.message = (f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
-                          f"{done.rows:,} rollup row(s)")
+    with recorded_run(engine, settings, kind="rollup", source="incident_rollup",
+                      file_name="(rebuild)" if rebuild else "(refresh)", progress=progress,
+                      kept="the rollup is as it was") as run:
+        done = rollup.rebuild(run.conn) if rebuild else rollup.refresh(run.conn)
+        run.report.message = (f"{'rebuilt' if rebuild else 'refreshed'}: {done.days:,} day(s), "
+                              f"{done.rows:,} rollup row(s)")
     return done
 
-
-@contextmanager
-def _recorded(engine: Engine, settings: Settings, report: LoadReport, began: float,
-              progress: Progress | None, *, failed: str, kept: str
-              ) -> Iterator[tuple[Connection, psycopg.Connection]]:
-    """A maintenance job as a recorded run: the run row, one transaction under the load lock,
-    the final counts on success; on failure the run marked failed and a ``LoadError`` saying
-    ``failed`` and ``kept``."""
-    report.run_id = start_run(engine, kind=report.kind, source=report.source,
-                              file_name=report.file_name, checksum=None)
-    try:
-        with engine.begin() as conn:
-            raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-            hold_load_lock(raw, report.run_id, settings, progress)
-            yield conn, raw
-            finish_run(conn, report, started=began)
-    except (psycopg.Error, SQLAlchemyError, LoadError) as exc:
-        message = exc.user_message if isinstance(exc, LoadError) else "database error"
-        log.error("%s run %s failed: %r", report.kind, report.run_id, exc)
-        fail_run(engine, report, started=began, message=f"{report.kind} failed: {message}")
-        raise LoadError(f"{failed} ({message}); {kept}", detail=repr(exc)) from exc

@@ -146,7 +146,8 @@ def open_input(path: Path, spec: SourceSpec, chunk_rows: int) -> InputFile:
     if missing:
         raise InputFileError(
             f"{path.name}: missing required column(s) for {spec.kind}: {', '.join(missing)} "
-            f"(found: {', '.join(headers) or 'no header'})"
+            f"(found: {', '.join(headers) or 'no header'}); nothing is read from a file with "
+            "required column(s) missing"
         )
     return InputFile(path, spec, chunk_rows, fmt, headers, columns, tuple(extras), raw_names,
                      total)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from tqdm import tqdm
 
 from etl.errors import BorderwatchError
 from etl.settings import Settings
@@ -48,6 +49,32 @@ class QuietProgress:
 
     def update(self, done: int, total: int, rows: int) -> None:
         return None
+
+
+class BarProgress:
+    """A tqdm bar on stderr (bytes or features of the file), with messages above it."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: tqdm | None = None
+
+    def message(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            click.echo(text, err=True)
+
+    def update(self, done: int, total: int, rows: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=total or None, desc=self._label, unit="B", unit_scale=True,
+                             file=sys.stderr, leave=False, dynamic_ncols=True)
+        self._bar.n = done
+        self._bar.set_postfix_str(f"{rows:,} rows", refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def safe(func: F) -> F:

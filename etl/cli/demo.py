@@ -64,7 +64,7 @@ def load_cmd(ctx: click.Context, incidents: int | None, days: int | None, seed: 
              if_empty: bool, force: bool) -> None:
     """Generate the demo into <data_dir>/demo and load geodata, incidents, flows, benchmarks,
     strategies, trainings and the illustrative section impact levels."""
-    from etl.cli.ingest import BarProgress
+    from etl.cli.common import BarProgress
     from etl.demo import DemoSpec
     from etl.demo.load import load_demo
     from etl.warehouse.engine import get_engine

@@ -1,50 +1,79 @@
-"""The ``borderwatch load`` group and ``load impact-levels``; the other commands live in
-``reference`` and ``ingest``.
+"""``borderwatch load``: one command per input kind (``etl.sources.KINDS``, made when asked,
+so a kind registered there has its command) and ``load geodata`` (``reference``).
 
-Exit status of ``load impact-levels`` (as of every load): 0 when the file was processed
-(rejects are reported, not fatal), 1 when the load failed and nothing was written, 2 for bad
-usage (missing file, unknown format, missing required columns).
+Exit status of every load: 0 when the file was processed (rejects are reported, not fatal), 1
+when the load failed and nothing was written, 2 for bad usage (missing file, unknown format,
+missing required columns).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from etl.cli.common import QuietProgress, safe, settings_from
-from etl.load import LoadRunFailed
-from etl.runs import report_json
-from etl.sources.impact_levels import load_impact_levels
+from etl.cli.common import BarProgress, QuietProgress, safe, settings_from
+from etl.load import LoadRunFailed, load_file
+from etl.report import LoadReport
+from etl.sources import KINDS
+from etl.validate import SourceSpec
 from etl.warehouse.engine import get_engine
 
 
-@click.group()
+class _KindsGroup(click.Group):
+    """A group whose commands are its own plus one per registered input kind."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        kinds = [k.replace("_", "-") for k in KINDS]
+        return sorted(set(super().list_commands(ctx)) | set(kinds))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = KINDS.get(name.replace("-", "_"))
+        return super().get_command(ctx, name) or (_make_command(spec) if spec else None)
+
+
+@click.group(cls=_KindsGroup)
 def load() -> None:
     """Load files into the warehouse (every row loaded or rejected with a reason)."""
 
 
-@load.command("impact-levels")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and report; change no section.")
-@click.option("--strict", is_flag=True,
-              help="Any rejected row makes the load fail and change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-@click.pass_context
-@safe
-def impact_levels(ctx: click.Context, file: Path, dry_run: bool, strict: bool,
-                  as_json: bool) -> None:
-    """Set the impact level of border sections from FILE (.csv, .geojson, .gpkg).
+def _print_report(report: LoadReport, as_json: bool) -> None:
+    click.echo(report.json() if as_json else report.summary())
 
-    Columns: section_id, impact_level (low|medium|high|critical), reason (required above
-    low), attributed_at (default now), attributed_by; see docs/formats.md. A row that changes
-    a section's level or reason is 'updated', one that matches it 'unchanged'.
-    """
-    settings = settings_from(ctx)
-    try:
-        report = load_impact_levels(get_engine(settings), settings, file, dry_run=dry_run,
-                                    strict=strict, progress=QuietProgress())
-    except LoadRunFailed as exc:
-        click.echo(report_json(exc.report) if as_json else exc.report.summary())
-        raise
-    click.echo(report_json(report) if as_json else report.summary())
+
+def _make_command(spec: SourceSpec) -> click.Command:
+    kind = spec.kind
+    @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+    @click.option("--source", default=None,
+                  help="Name of the sending service (incident ids are unique per source); "
+                       "default: the file name without extension.")
+    @click.option("--dry-run", is_flag=True, help="Validate and report; write no data.")
+    @click.option("--strict", is_flag=True,
+                  help="Any rejected row makes the load fail and write nothing.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+    @click.pass_context
+    @safe
+    def command(ctx: click.Context, file: Path, source: str | None, dry_run: bool, strict: bool,
+                as_json: bool) -> None:
+        settings = settings_from(ctx)
+        tty = sys.stdout.isatty() and sys.stderr.isatty() and not as_json
+        progress: BarProgress | QuietProgress = BarProgress(kind) if tty else QuietProgress()
+        try:
+            report = load_file(get_engine(settings), settings, kind, file, source=source,
+                               dry_run=dry_run, strict=strict, progress=progress)
+        except LoadRunFailed as exc:
+            if isinstance(progress, BarProgress):
+                progress.close()
+            _print_report(exc.report, as_json)
+            raise
+        finally:
+            if isinstance(progress, BarProgress):
+                progress.close()
+        _print_report(report, as_json)
+
+    command.__doc__ = (
+        f"Load a FILE of {spec.label} (.csv, .geojson, .gpkg; see docs/formats.md). Every row "
+        "is inserted, updated, left unchanged or rejected with its reasons."
+    )
+    return click.command(kind.replace("_", "-"))(command)

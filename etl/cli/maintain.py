@@ -9,8 +9,8 @@ import click
 
 from etl.cli.common import QuietProgress, cli_group, safe, settings_from
 from etl.maintenance import delete_source, incident_sources, rollup_job
-from etl.runs import recent_runs
-from etl.warehouse.engine import get_engine
+from etl.warehouse.engine import connect, driver_connection, get_engine
+from etl.warehouse.runs import recent_runs
 
 
 @cli_group.group("delete")
@@ -82,7 +82,8 @@ def analyse_rollup(ctx: click.Context, rebuild: bool) -> None:
 @safe
 def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """The latest load runs (loads, deletes, rollup jobs) with their counts: the audit trail."""
-    rows = recent_runs(get_engine(settings_from(ctx)), limit)
+    with connect(get_engine(settings_from(ctx))) as conn:
+        rows = recent_runs(driver_connection(conn), limit)
     if as_json:
         for r in rows:
             click.echo(json.dumps(r, default=str))

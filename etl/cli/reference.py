@@ -1,4 +1,4 @@
-"""``borderwatch load geodata`` and ``borderwatch load bcps FILE``."""
+"""``borderwatch load geodata``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import click
 
 from etl.cli.common import safe, settings_from
 from etl.cli.load import load
-from etl.runs import report_json
-from etl.sources.bcps import load_bcp_file
 from etl.sources.geodata import GEODATA_DIR, load_geodata
 from etl.warehouse.engine import get_engine
 
@@ -40,15 +38,3 @@ def geodata(ctx: click.Context, directory: Path) -> None:
     if counts["rejected"]:
         click.echo(f"  see the rejected BCPs with: borderwatch rejects --run {counts['run_id']}")
 
-
-@load.command("bcps")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--source", default=None, help="Source label stored with each BCP (default: file name).")
-@click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
-@click.pass_context
-@safe
-def bcps(ctx: click.Context, file: Path, source: str | None, as_json: bool) -> None:
-    """Load a BCP registry FILE (CSV, the format of geodata/bcps.csv); bad rows are rejected."""
-    settings = settings_from(ctx)
-    report = load_bcp_file(get_engine(settings), settings, file, source)
-    click.echo(report_json(report) if as_json else report.summary())

@@ -1,8 +1,8 @@
 """``borderwatch demo load``: generate the demo and load it through the real load path.
 
 Order: schema (migrate to head), reference geodata (``load_geodata``), then incidents, flows,
-benchmarks, strategies and trainings with ``etl.load.load_file`` under the source name ``demo``, and last the
-illustrative section impact levels with ``etl.sources.impact_levels.load_impact_levels``. The
+benchmarks, strategies and trainings with ``etl.load.load_file`` under the source name
+``demo``, and last the illustrative section impact levels with ``etl.load.load_impact_levels``. The
 same validation, enrichment and bookkeeping run as for a service's own files.
 """
 
@@ -17,12 +17,12 @@ from sqlalchemy import Engine, exists, select
 
 from etl.demo.generate import DemoFiles, DemoSpec, generate
 from etl.errors import ConfigurationError
-from etl.load import Progress, load_file
-from etl.runs import LoadReport
+from etl.load import load_file, load_impact_levels
+from etl.report import LoadReport
+from etl.runs import Progress
 from etl.settings import Settings
 from etl.sources.geodata import load_geodata
 from etl.sources.impact_levels import KIND as IMPACT_KIND
-from etl.sources.impact_levels import load_impact_levels
 from etl.warehouse import migrate
 from etl.warehouse.schema import (
     benchmark_assessment,

@@ -13,6 +13,7 @@ from etl.validate import Column, SourceSpec
 SPEC = SourceSpec(
     kind="benchmarks",
     table="benchmark_assessment",
+    title="benchmark assessments",
     natural_key=("country", "round", "component"),
     columns=(
         Column("country", "ref", required=True, ref="country"),
@@ -24,4 +25,5 @@ SPEC = SourceSpec(
         Column("recommendation", "text"),
         Column("deadline", "date"),
     ),
+    requires="component",
 )

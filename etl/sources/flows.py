@@ -27,6 +27,7 @@ def _wait_order(parsed: Parsed, problems: Problems) -> None:
 SPEC = SourceSpec(
     kind="flows",
     table="flow",
+    title="crossing flows",
     natural_key=("bcp_code", "date", "direction", "category"),
     columns=(
         Column("bcp_code", "ref", required=True, ref="bcp", aliases=("bcp",)),
@@ -39,4 +40,5 @@ SPEC = SourceSpec(
         Column("lanes_open", "int", min_value=0, max_value=32767),
     ),
     checks=(_wait_order,),
+    requires="bcp",
 )

@@ -21,42 +21,24 @@ warehouse, not to the reference data: existing values are kept.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
+import shapely
 import yaml
-from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiLineString, MultiPolygon, shape
-from sqlalchemy import Connection, Engine, delete
-from sqlalchemy.exc import SQLAlchemyError
 
 from etl import derive
-from etl.errors import BorderwatchError, InputFileError, LoadError
-from etl.load import lock_loads, upsert_rows
-from etl.runs import (
-    LoadReport,
-    count_reasons,
-    fail_run,
-    finish_run,
-    record_rejects,
-    start_run,
-)
+from etl.errors import InputFileError
+from etl.pipeline import load_into
+from etl.reader import open_input
+from etl.runs import Run, recorded_run
 from etl.settings import PROJECT_ROOT, Settings
-from etl.sources import bcps
-from etl.warehouse.schema import (
-    SRID,
-    border_line,
-    border_section,
-    country,
-    ibm_component,
-    ibm_level,
-    joint_patrol_agreement,
-)
+from etl.sources import agreements, bcps
+from etl.warehouse.schema import SRID
+from etl.warehouse.upserts import Geometry, delete_missing, upsert_rows
 
 NAME = "geodata"
 GEODATA_DIR = PROJECT_ROOT / "geodata"
@@ -82,11 +64,11 @@ def _features(path: Path) -> list[dict[str, Any]]:
         raise InputFileError(f"{path.name} is not a readable GeoJSON file", str(exc)) from exc
 
 
-def _multi(geometry: dict[str, Any], kind: type) -> Any:
+def _multi(geometry: dict[str, Any], kind: type) -> Geometry:
     geom = shape(geometry)
     if not isinstance(geom, kind):
         geom = kind([geom])
-    return from_shape(geom, srid=SRID)
+    return Geometry(shapely.to_wkb(shapely.set_srid(geom, SRID), include_srid=True))
 
 
 def read_countries(path: Path) -> list[dict[str, Any]]:
@@ -132,32 +114,6 @@ def read_sections(path: Path) -> list[dict[str, Any]]:
     ]
 
 
-def _date(text: str) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text.strip() else None
-
-
-def read_agreements(path: Path) -> list[dict[str, Any]]:
-    """Rows of ``joint_patrol_agreement`` from ``joint_patrol_agreements.csv``."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            return [
-                {
-                    "agreement_id": r["agreement_id"],
-                    "country_a": r["country_a"],
-                    "country_b": r["country_b"],
-                    "depth_km": float(r["depth_km"]),
-                    "valid_from": _date(r["valid_from"]),
-                    "valid_to": _date(r["valid_to"]),
-                    "legal_basis": r["legal_basis"] or None,
-                    "status": r["status"],
-                    "notes": r["notes"] or None,
-                }
-                for r in csv.DictReader(fh)
-            ]
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputFileError(f"{path.name} cannot be read", str(exc)) from exc
-
-
 def read_framework(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows of ``ibm_component`` and ``ibm_level`` from ``ibm_framework.yaml``."""
     try:
@@ -201,47 +157,40 @@ def _tally(counts: dict[str, int], result: tuple[int, int, int]) -> None:
         counts[key] += n
 
 
-def _load(conn: Connection, directory: Path, settings: Settings,
-          report: LoadReport) -> dict[str, int]:
+def _load(run: Run, directory: Path, settings: Settings) -> dict[str, int]:
+    """Every part, in the order the foreign keys need; the counts of the run."""
+    db, report = run.db, run.report
     counts = {"inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0, "deleted": 0}
     tables = [
-        (country, read_countries(directory / FILES["country"]), ()),
-        (border_line, read_border_lines(directory / FILES["border_line"]), ()),
-        (border_section, read_sections(directory / FILES["border_section"]), SECTION_KEEP),
-        (joint_patrol_agreement, read_agreements(directory / FILES["joint_patrol_agreement"]),
-         ()),
+        ("country", read_countries(directory / FILES["country"]), ()),
+        ("border_line", read_border_lines(directory / FILES["border_line"]), ()),
+        ("border_section", read_sections(directory / FILES["border_section"]), SECTION_KEEP),
     ]
     components, levels = read_framework(directory / FILES["ibm_framework"])
-    tables += [(ibm_component, components, ()), (ibm_level, levels, ())]
+    tables += [("ibm_component", components, ()), ("ibm_level", levels, ())]
     for table, rows, keep in tables:
-        counts[table.name] = len(rows)
-        _tally(counts, upsert_rows(conn, table, rows, keep))
-    section_ids = [r["section_id"] for r in tables[2][1]]
-    counts["deleted"] = conn.execute(
-        delete(border_section).where(border_section.c.section_id.not_in(section_ids))
-    ).rowcount
-
-    registry = bcps.read_registry(directory / FILES["bcp"])
-    checked, result = bcps.load_rows(conn, registry, settings, source=NAME)
-    counts["bcp"] = len(checked.accepted)
-    counts["rejected"] = len(checked.rejects)
-    counts["unchanged"] += len(checked.repeats)
-    _tally(counts, result)
-    record_rejects(conn, report.run_id or 0, checked.rejects)
-    count_reasons(report, checked.rejects)
-
-    derived, written = derive.derive_patrol_areas(conn)
+        counts[table] = len(rows)
+        _tally(counts, upsert_rows(db, table, rows, keep))
+    counts["deleted"] = delete_missing(db, "border_section", "section_id",
+                                       [r["section_id"] for r in tables[2][1]])
+    report.read = sum(len(rows) for _, rows, _ in tables)
+    report.inserted, report.updated = counts["inserted"], counts["updated"]
+    report.unchanged = counts["unchanged"]
+    # the parts that are file rows: the same reader, validator and stores as every load
+    for key, spec in (("joint_patrol_agreement", agreements.SPEC), ("bcp", bcps.SPEC)):
+        inp = open_input(directory / FILES[key], spec, settings.load_chunk_rows)
+        counts[key] = load_into(run, spec, inp)
+    derived, written = derive.derive_patrol_areas(db)
     counts["joint_patrol_area"] = derived
     counts["joint_patrol_area_written"] = written
-    report.read = sum(len(rows) for _, rows, _ in tables) + len(registry)
-    report.inserted, report.updated = counts["inserted"], counts["updated"]
-    report.unchanged, report.rejected = counts["unchanged"], counts["rejected"]
+    counts.update(inserted=report.inserted, updated=report.updated,
+                  unchanged=report.unchanged, rejected=report.rejected)
     return counts
 
 
-def load_geodata(engine: Engine, settings: Settings, directory: Path | None = None
+def load_geodata(engine: Any, settings: Settings, directory: Path | None = None
                  ) -> dict[str, int]:
-    """Load the reference geodata idempotently, in one transaction.
+    """Load the reference geodata idempotently, in one transaction (one recorded run).
 
     Parameters
     ----------
@@ -256,28 +205,16 @@ def load_geodata(engine: Engine, settings: Settings, directory: Path | None = No
     -------
     dict
         Rows per table in the files (``country``, ``border_line``, ``border_section``,
-        ``bcp``, ``joint_patrol_agreement``, ``joint_patrol_area``, ``ibm_component``,
-        ``ibm_level``), totals ``inserted``/``updated``/``unchanged``/``rejected``,
-        ``deleted`` (stale sections) and the ``run_id`` of the ``load_run`` row.
+        ``bcp`` and ``joint_patrol_agreement`` (accepted rows), ``joint_patrol_area``,
+        ``ibm_component``, ``ibm_level``), totals ``inserted``/``updated``/``unchanged``/
+        ``rejected``, ``deleted`` (stale sections) and the ``run_id`` of the ``load_run`` row.
     """
     directory = directory or GEODATA_DIR
     missing = [n for n in FILES.values() if not (directory / n).is_file()]
     if missing:
         raise InputFileError(f"geodata file(s) missing: {', '.join(missing)}")
-    report = LoadReport(kind=NAME, source=NAME, file_name=f"{directory.name}/")
-    started = time.monotonic()
-    report.run_id = start_run(engine, kind=NAME, source=NAME, file_name=f"{directory.name}/",
-                              checksum=_checksum(directory))
-    try:
-        with engine.begin() as conn:
-            lock_loads(conn, report.run_id, settings)
-            counts = _load(conn, directory, settings, report)
-            finish_run(conn, report, started=started)
-    except Exception as exc:
-        message = exc.user_message if isinstance(exc, BorderwatchError) else type(exc).__name__
-        fail_run(engine, report, started=started, message=f"failed: {message}")
-        if isinstance(exc, SQLAlchemyError):
-            raise LoadError("Loading the geodata failed; nothing was written.", str(exc)) from exc
-        raise
-    counts["run_id"] = report.run_id
+    with recorded_run(engine, settings, kind=NAME, source=NAME,
+                      file_name=f"{directory.name}/", checksum=_checksum(directory)) as run:
+        counts = _load(run, directory, settings)
+    counts["run_id"] = run.run_id
     return counts

@@ -7,6 +7,9 @@ load with country, nearest border section, nearest BCP and H3 cells (``etl.enric
 
 from __future__ import annotations
 
+from typing import Any
+
+from etl.analytics import rollup
 from etl.validate import Column, SourceSpec
 from etl.warehouse.schema import IMPACT_LEVELS, INCIDENT_CATEGORIES
 
@@ -23,9 +26,17 @@ DIRECTIONS = ("entry", "exit", "unknown")
 DETECTIONS = ("bcp_check", "surveillance", "patrol", "other")
 SHARING = ("national", "bilateral", "regional")
 
+
+
+def _refresh_rollup(run: Any) -> None:
+    """The map's incident summary follows the load, in its transaction."""
+    rollup.refresh_after_load(run.conn, run.run_id)
+
+
 SPEC = SourceSpec(
     kind="incidents",
     table="incident",
+    title="incident reports",
     natural_key=("incident_id",),
     source_in_key=True,
     located=True,
@@ -46,4 +57,5 @@ SPEC = SourceSpec(
         Column("sharing", "enum", choices=SHARING),
         Column("description", "text"),
     ),
+    after_load=_refresh_rollup,
 )

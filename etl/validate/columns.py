@@ -29,8 +29,10 @@ from etl.validate.parse import (
 from etl.validate.spec import (
     DENSE_KINDS,
     EARLIEST,
+    FALSE,
     FUTURE_TOLERANCE,
     INT32_MAX,
+    TRUE,
     Column,
     Context,
     Problems,
@@ -90,7 +92,30 @@ class ColumnChecker:
                 long, "bad_text", col.name, f"{col.name} is longer than {col.max_length} characters"
             )
             missing = missing | long
+        if col.pattern:
+            bad = ~missing & ~v.str.fullmatch(col.pattern, na=False).to_numpy(dtype=bool)
+            shown = v.to_numpy(dtype=object)
+            self.problems.add(bad, col.code or f"bad_{col.name}", col.name,
+                              self._refused(col, shown, f"does not match {col.pattern}"))
+            missing = missing | bad
         self.values[col.name] = np.where(missing, None, v.to_numpy(dtype=object))
+
+    @staticmethod
+    def _refused(col: Column, shown: np.ndarray, what: str) -> Callable[[int], str]:
+        """Message of a value the column's rules refuse: the column's own, or a generic one."""
+        if col.message:
+            template = col.message
+            return lambda i: template.format(value=str(shown[i]), name=col.name)
+        return lambda i: f"{col.name} {show(shown[i])} {what}"
+
+    def _bool(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
+        low = by_unique(v, lambda u: u.str.lower())
+        true = low.isin(TRUE).to_numpy()
+        bad = ~missing & ~true & ~low.isin(FALSE).to_numpy()
+        shown = low.to_numpy(dtype=object)
+        self.problems.add(bad, col.code or "bad_boolean", col.name,
+                          lambda i: f"{shown[i]!r} is not true/false")
+        self.values[col.name] = true
 
     def _vocab(self, col: Column, v: pd.Series, missing: np.ndarray, known: set[Any]) -> None:
         if col.kind == "enum":
@@ -112,7 +137,7 @@ class ColumnChecker:
                 hint = f" (valid: {', '.join(choices)})"
             return f"unknown {what} {show(val)}{hint}"
 
-        self.problems.add(unknown, f"unknown_{col.name}", col.name, message)
+        self.problems.add(unknown, col.code or f"unknown_{col.name}", col.name, message)
         self.values[col.name] = np.where(missing | unknown, None, mapped.to_numpy(dtype=object))
 
     def _enum(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
@@ -145,18 +170,19 @@ class ColumnChecker:
         ok = finite & ~bad
         if col.min_value is not None:
             low = ok & (nums < col.min_value)
-            code = "negative_count" if integer else "negative_value"
-            self.problems.add(
-                low, code, col.name, lambda i: f"{col.name} {show(shown[i])} is negative"
-            )
+            lowest = col.min_value
+            if lowest == 0:
+                code = "negative_count" if integer else "negative_value"
+                what = "is negative"
+            else:
+                code, what = "number_out_of_range", f"is below {_number(lowest)}"
+            self.problems.add(low, col.code or code, col.name, self._refused(col, shown, what))
             bad |= low
         upper = col.max_value if col.max_value is not None else (INT32_MAX if integer else None)
         if upper is not None:
             high = ok & (nums > upper)
-            self.problems.add(
-                high, "number_out_of_range", col.name,
-                lambda i: f"{col.name} {show(shown[i])} is larger than {upper:g}",
-            )
+            self.problems.add(high, col.code or "number_out_of_range", col.name,
+                              self._refused(col, shown, f"is larger than {_number(upper)}"))
             bad |= high
         out = np.where(bad | missing, np.nan, nums)
         self.values[col.name] = out
@@ -249,3 +275,8 @@ class ColumnChecker:
         bad |= future
         self.values[col.name] = np.where(missing | bad, None, norm.to_numpy(dtype=object))
         self.values[f"{col.name}_date"] = np.where(missing | bad, np.nan, days)
+
+
+def _number(x: float) -> str:
+    """A limit as people write it: 2147483647, not 2.14748e+09."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -18,7 +18,7 @@ store. Without a store, every key stays in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -178,9 +178,10 @@ def hash_frame(columns: Mapping[str, np.ndarray], key: str,
 def mark_duplicates(
     seen: SeenKeys, natural_key: tuple[str, ...], values: dict[str, np.ndarray],
     c1: np.ndarray, bad: np.ndarray, rows: np.ndarray, p: Problems,
-    dense: frozenset[str] = frozenset(),
+    dense: frozenset[str] = frozenset(), code: str = "duplicate_conflict",
 ) -> np.ndarray:
-    """Exact in-file duplicates of a chunk (mask); conflicting ones are added to ``p``.
+    """Exact in-file duplicates of a chunk (mask); conflicting ones are added to ``p`` (as
+    ``code``).
 
     Parameters
     ----------
@@ -252,8 +253,61 @@ def mark_duplicates(
     def msg(ref: np.ndarray) -> Callable[[int], str]:
         return lambda i: f"same {key_text} as row {int(ref[i])} of this file, with different content"
 
-    p.add(conflict_prior, "duplicate_conflict", natural_key[-1], msg(prior_row))
-    p.add(conflict_within, "duplicate_conflict", natural_key[-1], msg(first_row))
+    p.add(conflict_prior, code, natural_key[-1], msg(prior_row))
+    p.add(conflict_within, code, natural_key[-1], msg(first_row))
     if new.any():
         seen.add(k1[new], k2[new], c1[new], rows[new])
+    return exact
+
+
+def mark_conflicting_keys(
+    spec: Any, values: dict[str, np.ndarray], c1: np.ndarray, bad: np.ndarray,
+    rows: np.ndarray, texts: np.ndarray, p: Problems, dense: frozenset[str] = frozenset(),
+) -> np.ndarray:
+    """Duplicates of a whole file where a conflict rejects every row of the key
+    (``SourceSpec.duplicates == 'reject_all'``); returns the exact duplicates (mask).
+
+    Rows of one key conflict when valid rows differ in content, when a valid and an invalid
+    row share the key (their text differs), or when invalid rows differ in text (``texts``:
+    a hash of each row as written). Then every row of the key gets ``spec.duplicate_code``,
+    naming the others. Otherwise the first valid row is the one taken and its repeats are
+    exact duplicates.
+    """
+    n = len(rows)
+    key = spec.natural_key
+    keyed = np.ones(n, dtype=bool)
+    for k in key:
+        keyed &= ~pd.isna(pd.Series(values[k])).to_numpy()
+    exact = np.zeros(n, dtype=bool)
+    if not keyed.any():
+        return exact
+    k1 = hash_frame({k: values[k] for k in key}, HASH_KEYS[0], dense)
+    k2 = hash_frame({k: values[k] for k in key}, HASH_KEYS[1], dense)
+    frame = pd.DataFrame({"k1": k1, "k2": k2})[keyed]
+    groups = frame.groupby(["k1", "k2"], sort=False).indices
+    conflict = np.zeros(n, dtype=bool)
+    others: dict[int, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        at = np.flatnonzero(keyed)[members]
+        at = at[np.argsort(rows[at], kind="stable")]
+        valid, invalid = at[~bad[at]], at[bad[at]]
+        differ = ((len(valid) and len(invalid)) or len(set(c1[valid].tolist())) > 1
+                  or (not len(valid) and len(set(texts[invalid].tolist())) > 1))
+        if differ:
+            conflict[at] = True
+            for i in at:
+                others[int(i)] = ", ".join(str(int(rows[j])) for j in at if j != i)
+        elif len(valid) > 1:
+            exact[valid[1:]] = True
+    if conflict.any():
+        shown = {k: values[k] for k in key}
+
+        def message(i: int) -> str:
+            what = ", ".join(f"{k} {shown[k][i]}" for k in key)
+            return (f"{what} is also in row(s) {others[i]} of this file with different "
+                    "content; none of its rows is loaded")
+
+        p.add(conflict, spec.duplicate_code, key[-1], message)
     return exact

@@ -9,7 +9,7 @@ the file are found across chunks (``duplicates``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.runs import Reject
+from etl.report import Reject
+from etl.settings import Settings
 from etl.validate.columns import ColumnChecker
-from etl.validate.duplicates import HASH_KEYS, SeenKeys, hash_frame, mark_duplicates
+from etl.validate.duplicates import (
+    HASH_KEYS,
+    SeenKeys,
+    hash_frame,
+    mark_conflicting_keys,
+    mark_duplicates,
+)
 from etl.validate.location import check_location
 from etl.validate.parse import empty, has_nul, strings
 from etl.validate.spec import (
@@ -29,6 +36,7 @@ from etl.validate.spec import (
     REGION_BBOX,
     ROW,
     Context,
+    Lookup,
     Parsed,
     Problems,
     References,
@@ -63,14 +71,19 @@ class Validator:
     seen
         Where the file's keys are remembered; default: all in memory (a load passes one that
         keeps the older keys in a TEMP table, see ``etl.validate.duplicates``).
+    database
+        ``database(f)`` runs ``f(db)`` on the load's connection and returns its result: how
+        the spec's ``lookups`` reach the warehouse (without it they are skipped).
     """
 
     def __init__(
         self, spec: SourceSpec, refs: References, ctx: Context, *, extras: tuple[str, ...] = (),
         seen: SeenKeys | None = None,
+        database: Callable[[Callable[[Any], Any]], Any] | None = None,
     ) -> None:
         self.spec, self.refs, self.ctx = spec, refs, ctx
         self.extras = extras
+        self.database = database
         self.seen = seen if seen is not None else SeenKeys()
         self.dense = frozenset([c.name for c in spec.columns if c.kind in DENSE_KINDS]
                                + [f"attr:{k}" for k in extras])
@@ -104,13 +117,22 @@ class Validator:
         if self.spec.located:
             lon, lat = check_location(chk)
             values["lon"], values["lat"] = lon, lat
-        parsed = Parsed(values, values.get("lon"), values.get("lat"))
+        row_numbers = frame[ROW].to_numpy(dtype=np.int64)
+        parsed = Parsed(values, values.get("lon"), values.get("lat"), self.refs, self.ctx,
+                        row_numbers)
+        if self.database is not None:
+            for lookup in self.spec.lookups:
+                values.update(self.database(_bound(lookup, parsed)))
         for check in self.spec.checks:
             check(parsed, p)
-        row_numbers = frame[ROW].to_numpy(dtype=np.int64)
         content = hash_frame(self._content(values, extras), HASH_KEYS[0], self.dense)
-        duplicates = mark_duplicates(self.seen, self.spec.natural_key, values, content, p.bad(),
-                                     row_numbers, p, self.dense)
+        if self.spec.whole_file:
+            duplicates = mark_conflicting_keys(self.spec, values, content, p.bad(), row_numbers,
+                                               self._texts(frame, raw_names), p, self.dense)
+        else:
+            duplicates = mark_duplicates(self.seen, self.spec.natural_key, values, content,
+                                         p.bad(), row_numbers, p, self.dense,
+                                         code=self.spec.duplicate_code)
         bad = p.bad()
         keep = ~bad & ~duplicates
         accepted = {k: v[keep] for k, v in values.items()}
@@ -118,6 +140,15 @@ class Validator:
         accepted["__h1"] = content[keep]
         rejects = self._rejects(frame, raw_names, p, np.flatnonzero(bad), row_numbers)
         return ChunkResult(accepted, row_numbers[keep], rejects, int(duplicates.sum()), n)
+
+    def _texts(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> np.ndarray:
+        """Each row's text as written (blanks around values removed), for comparing rows."""
+        cols = [c for c in frame.columns if c in raw_names]
+        if not cols:
+            return np.zeros(len(frame), dtype=np.uint64)
+        text = {c: strings(frame[c].astype(object).fillna(""), few=False).to_numpy(dtype=object)
+                for c in cols}
+        return hash_frame(text, HASH_KEYS[1], frozenset(cols))
 
     # -- internals ------------------------------------------------------------------------
 
@@ -133,25 +164,42 @@ class Validator:
         if not len(bad_idx):
             return []
         reasons = p.reasons(bad_idx)
-        cols = [c for c in frame.columns if c in raw_names or c in (OVERFLOW, GEOM_WKT)]
-        sub = frame.iloc[bad_idx][cols].astype(object)
-        out = []
-        for pos, rec in zip(bad_idx, sub.to_dict("records"), strict=True):
-            raw: dict[str, Any] = {}
-            for c, val in rec.items():
-                text = "" if val is None or (isinstance(val, float) and np.isnan(val)) else str(val)
-                text = text.replace("\x00", "\ufffd")  # jsonb cannot hold NUL
-                if c in (OVERFLOW, GEOM_WKT):
-                    if text:
-                        raw["__overflow" if c == OVERFLOW else "geometry"] = text
-                    continue
-                raw[raw_names[c]] = text
-            out.append(Reject(int(rows[pos]), raw, reasons[int(pos)]))
-        return out
+        raws = raw_rows(frame, raw_names, bad_idx)
+        return [Reject(int(rows[pos]), raw, reasons[int(pos)])
+                for pos, raw in zip(bad_idx, raws, strict=True)]
+
+
+def _bound(lookup: Lookup, parsed: Parsed) -> Callable[[Any], dict[str, np.ndarray]]:
+    return lambda db: lookup(db, parsed)
+
+
+def raw_rows(frame: pd.DataFrame, raw_names: Mapping[str, str], positions: np.ndarray
+             ) -> list[dict[str, Any]]:
+    """The rows at ``positions`` as written, every value as text, keyed by the header as
+    written (the surplus fields of a long CSV row under ``__overflow``, a GeoJSON/GeoPackage
+    geometry as WKT under ``geometry``): what a reject keeps. A NUL becomes U+FFFD (jsonb
+    cannot hold one)."""
+    cols = [c for c in frame.columns if c in raw_names or c in (OVERFLOW, GEOM_WKT)]
+    sub = frame.iloc[positions][cols].astype(object)
+    out = []
+    for rec in sub.to_dict("records"):
+        raw: dict[str, Any] = {}
+        for c, val in rec.items():
+            text = "" if val is None or (isinstance(val, float) and np.isnan(val)) else str(val)
+            text = text.replace("\x00", "\ufffd")
+            if c in (OVERFLOW, GEOM_WKT):
+                if text:
+                    raw["__overflow" if c == OVERFLOW else "geometry"] = text
+                continue
+            raw[raw_names[c]] = text
+        out.append(raw)
+    return out
 
 
 def default_context(
-    region_bbox: tuple[float, float, float, float] = REGION_BBOX, *, check_nul: bool = True
+    region_bbox: tuple[float, float, float, float] = REGION_BBOX, *, check_nul: bool = True,
+    settings: Settings | None = None,
 ) -> Context:
     """Validation context at the current time."""
-    return Context(now=datetime.now(UTC), region_bbox=region_bbox, check_nul=check_nul)
+    return Context(now=datetime.now(UTC), region_bbox=region_bbox, check_nul=check_nul,
+                   settings=settings)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -56,3 +57,9 @@ def check_postgis(engine: Engine) -> str:
     """``postgis_full_version()`` of the warehouse."""
     with connect(engine) as conn:
         return str(conn.execute(text("SELECT postgis_full_version()")).scalar_one())
+
+
+def driver_connection(conn: Connection) -> psycopg.Connection:
+    """The psycopg connection under a SQLAlchemy one: what ETL statements run on (see
+    ``etl.warehouse`` for the one way the ETL writes SQL)."""
+    return conn.connection.driver_connection  # type: ignore[return-value]

@@ -11,9 +11,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+import psycopg
 
-from etl.warehouse.schema import border_section, section_impact_history
+_LEVELS = ("SELECT section_id, impact_level, impact_reason, impact_updated_at"
+           " FROM border_section")
+_SET = ("UPDATE border_section SET impact_level = %s, impact_reason = %s,"
+        " impact_updated_at = %s WHERE section_id = %s")
+_HISTORY = ("INSERT INTO section_impact_history (section_id, level, reason, attributed_at,"
+            " attributed_by, load_run_id) VALUES (%s, %s, %s, %s, %s, %s)")
 
 
 @dataclass(frozen=True)
@@ -36,17 +41,14 @@ class Attribution:
     attributed_by: str | None
 
 
-def stored_levels(conn: Connection) -> dict[str, StoredLevel]:
+def stored_levels(db: psycopg.Connection) -> dict[str, StoredLevel]:
     """Every border section with its current impact level, by ``section_id``."""
-    rows = conn.execute(
-        select(border_section.c.section_id, border_section.c.impact_level,
-               border_section.c.impact_reason, border_section.c.impact_updated_at)
-    )
-    return {str(s): StoredLevel(str(lvl), reason, at) for s, lvl, reason, at in rows}
+    return {str(s): StoredLevel(str(lvl), reason, at)
+            for s, lvl, reason, at in db.execute(_LEVELS).fetchall()}
 
 
-def apply_attributions(conn: Connection, attributions: Sequence[Attribution], run_id: int
-                       ) -> int:
+def apply_attributions(db: psycopg.Connection, attributions: Sequence[Attribution],
+                       run_id: int) -> int:
     """Set each section's level, reason and date, and append the attribution to the history.
 
     Returns
@@ -56,24 +58,10 @@ def apply_attributions(conn: Connection, attributions: Sequence[Attribution], ru
     """
     if not attributions:
         return 0
-    params = [
-        {"sid": a.section_id, "lvl": a.level, "why": a.reason, "at": a.attributed_at}
-        for a in attributions
-    ]
-    stmt = (
-        update(border_section)
-        .where(border_section.c.section_id == bindparam("sid"))
-        .values(impact_level=bindparam("lvl"), impact_reason=bindparam("why"),
-                impact_updated_at=bindparam("at"))
-    )
-    updated = conn.execute(stmt, params).rowcount
-    conn.execute(
-        insert(section_impact_history),
-        [
-            {"section_id": a.section_id, "level": a.level, "reason": a.reason,
-             "attributed_at": a.attributed_at, "attributed_by": a.attributed_by,
-             "load_run_id": run_id}
-            for a in attributions
-        ],
-    )
+    with db.cursor() as cur:
+        cur.executemany(_SET, [(a.level, a.reason, a.attributed_at, a.section_id)
+                               for a in attributions])
+        updated = cur.rowcount
+        cur.executemany(_HISTORY, [(a.section_id, a.level, a.reason, a.attributed_at,
+                                    a.attributed_by, run_id) for a in attributions])
     return int(updated)

@@ -19,8 +19,8 @@ from dashboard.queries import gateway, incidents, reference
 from dashboard.queries import rollup as summary
 from dashboard.viewstate import Filters
 from etl.errors import QueryError
+from etl.load import load_impact_levels
 from etl.settings import Settings
-from etl.sources.impact_levels import load_impact_levels
 from etl.warehouse.engine import engine_for_url
 from etl.warehouse.schema import INCIDENT_CATEGORIES, rollup_bucket
 from tests.dashboard.seed import SUBTYPES, incident_row, insert_incidents, seed_incidents, seed_reference

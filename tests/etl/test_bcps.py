@@ -12,10 +12,17 @@ from sqlalchemy import Engine, text
 
 from etl.cli.load import load
 from etl.errors import LoadBusy
-from etl.load import LOAD_LOCK_KEY
+from etl.load import LOAD_LOCK_KEY, load_file
+from etl.report import LoadReport
 from etl.settings import Settings
-from etl.sources.bcps import COLUMNS, RegistryContext, load_bcp_file, validate
+from etl.sources.bcps import COLUMNS, RegistryContext, validate
 from tests.conftest import settings_for
+
+
+def load_bcp_file(engine: Engine, settings: Settings, path: Path, source: str | None = None
+                  ) -> LoadReport:
+    return load_file(engine, settings, "bcps", path, source=source)
+
 
 HEADER = list(COLUMNS)
 GOOD = {

@@ -13,8 +13,8 @@ from etl.demo import DemoSpec, generate
 from etl.demo.impact import NEAR_KM, section_distances_km
 from etl.demo.load import has_foreign_data, load_demo
 from etl.demo.reference import read_reference
+from etl.load import load_impact_levels
 from etl.settings import Settings
-from etl.sources.impact_levels import load_impact_levels
 from tests.support import TEST_DATA
 from tests.support import query_rows as _q
 

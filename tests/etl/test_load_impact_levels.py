@@ -11,10 +11,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
 from etl.cli import cli_group
-from etl.load import LOAD_LOCK_KEY, LoadRunFailed
+from etl.load import LOAD_LOCK_KEY, LoadRunFailed, load_impact_levels
 from etl.settings import Settings
 from etl.sources.geodata import load_geodata
-from etl.sources.impact_levels import load_impact_levels
 from tests.conftest import settings_for
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q

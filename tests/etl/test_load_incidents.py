@@ -152,11 +152,11 @@ def test_missing_reference_data_is_a_clear_failure(engine: Engine, settings: Set
 def test_bulk_load_rebuilds_the_same_indexes(
     geo_engine: Engine, geo_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import etl.load
+    import etl.stores
 
     indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incident' ORDER BY 1"
     before = _q(geo_engine, indexes)
-    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(etl.stores, "BULK_MIN_ROWS", 1)
     report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
     assert report.inserted == 6
     assert _q(geo_engine, indexes) == before and len(before) >= 8
@@ -231,13 +231,13 @@ def test_a_bulk_load_into_a_table_with_data_keeps_it_readable(
     monkeypatch: pytest.MonkeyPatch, max_existing: int, expected: str,
 ) -> None:
     """Only a first backfill (table nearly empty) drops indexes and so locks out readers."""
-    import etl.load
+    import etl.stores
 
     load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", source="a")
     with geo_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE incident")  # reltuples = 6
-    monkeypatch.setattr(etl.load, "BULK_MIN_ROWS", 1)
-    monkeypatch.setattr(etl.load, "BULK_MAX_EXISTING", max_existing)
+    monkeypatch.setattr(etl.stores, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(etl.stores, "BULK_MAX_EXISTING", max_existing)
     reader = _ReaderDuringLoad(geo_engine)
     report = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv",
                        source="b", progress=reader)

@@ -1,0 +1,308 @@
+"""Where a load's accepted rows go: a store per input kind (``SourceSpec.store``).
+
+A store gets the accepted rows of each chunk (``write``, on the load's writer thread) and ends
+with ``finish``, which returns ``(inserted, updated, unchanged)``. Two stores serve most kinds:
+
+- :class:`FactStore` (the default) for fact tables (incidents, flows, benchmarks...): rows
+  whose key is new go by binary COPY straight into the table, rows whose content hash changed
+  into a TEMP table for one UPDATE at the end, unchanged rows nowhere. The table needs the
+  natural-key columns, ``source``, ``run_id``, ``content_hash``, ``attrs`` (jsonb),
+  ``created_at`` and ``updated_at``.
+- :class:`UpsertStore` for small reference tables (a BCP registry): the rows are kept until
+  the end and upserted on the primary key.
+
+Values come as the validator gives them (``etl.validate``): text as objects (None when empty),
+numbers, instants and dates as float64 (NaN for none; microseconds / days since 1970), extra
+columns under ``attr:<header>``, the content hash under ``__h1``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import psycopg
+
+from etl import enrich, pgcopy
+from etl.validate import References, SourceSpec
+from etl.warehouse import facts
+from etl.warehouse.facts import TableColumn
+from etl.warehouse.upserts import upsert_rows
+
+#: A load whose new rows reach this many, into a table holding fewer than
+#: ``BULK_MAX_EXISTING`` rows (a first backfill: nobody watches an empty map), rebuilds the
+#: secondary indexes at the end instead of maintaining them row by row.
+BULK_MIN_ROWS = 100_000
+BULK_MAX_EXISTING = 10_000
+#: Rows assembled at a time for COPY (the encoder's index arrays stay small).
+COPY_BATCH = 5_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class Target:
+    """What a store writes to: the load's connection and run, the kind, the file's extras."""
+
+    db: psycopg.Connection
+    spec: SourceSpec
+    source: str
+    run_id: int
+    extras: tuple[str, ...]
+    refs: References
+    dry_run: bool = False
+    strict: bool = False
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class Store(Protocol):
+    """Where accepted rows go (see the module doc)."""
+
+    def write(self, acc: dict[str, Any], estimated_rows: int) -> None: ...
+
+    def finish(self) -> tuple[int, int, int]: ...
+
+
+def attrs_json(acc: dict[str, Any], names: list[tuple[str, str]], n: int) -> np.ndarray:
+    """``attrs`` JSON text per row: ``names`` are (key in the JSON, key in ``acc``); values
+    that are None are left out."""
+    if not names:
+        return np.full(n, "{}", dtype=object)
+    cols = [(k, acc[a]) for k, a in names]
+    return np.array([json.dumps({k: v[i] for k, v in cols if v[i] is not None},
+                                ensure_ascii=False) for i in range(n)], dtype=object)
+
+
+def attr_names(spec: SourceSpec, extras: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Keys of ``attrs``: declared columns kept there (``target='attrs'``), then the extras."""
+    declared = [(c.name, c.name) for c in spec.columns if c.target == "attrs"]
+    return declared + [(k, f"attr:{k}") for k in extras]
+
+
+# ------------------------------------------------------------------------------ fact tables
+
+
+@dataclass(frozen=True)
+class _Out:
+    """One written column: its target and where its values come from."""
+
+    col: TableColumn
+    values: Callable[[dict[str, Any], int], Any]
+    few: bool = False  # few distinct values (vocabularies, codes): encoded once per value
+
+
+def _hex16(h: np.ndarray) -> np.ndarray:
+    """uint64 hashes as 16 lower-case hex digits (fixed-width bytes)."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    b = np.ascontiguousarray(h, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    out = np.empty((len(h), 16), dtype=np.uint8)
+    out[:, 0::2] = digits[b >> 4]
+    out[:, 1::2] = digits[b & 15]
+    return out.view("S16").ravel()
+
+
+def _plan(t: Target, columns: dict[str, TableColumn]) -> list[_Out]:
+    """What is written, in COPY order: fixed-size columns first (see ``etl.pgcopy``)."""
+
+    def take(name: str) -> Callable[[dict[str, Any], int], Any]:
+        return lambda acc, n: acc[name]
+
+    def const(value: Any) -> Callable[[dict[str, Any], int], Any]:
+        return lambda acc, n: np.full(n, value)
+
+    names = attr_names(t.spec, t.extras)
+    out: list[_Out] = [
+        _Out(columns["source"], const(np.bytes_(t.source.encode("utf-8")))),
+        _Out(columns["run_id"], const(float(t.run_id))),
+        _Out(columns["content_hash"], lambda acc, n: _hex16(acc["__h1"])),
+        _Out(columns["attrs"], lambda acc, n: attrs_json(acc, names, n), few=not names),
+    ]
+    for col in t.spec.columns:
+        target = col.target_name
+        if target is None or target == "attrs":
+            continue
+        out.append(_Out(columns[target], take(col.name), few=col.kind in ("enum", "ref")))
+        if col.kind == "round":
+            out.append(_Out(columns[f"{target}_date"], take(f"{col.name}_date")))
+    if t.spec.located:
+        out += [_Out(columns[name], take(name), few=name in enrich.FEW_VALUES)
+                for name in enrich.COLUMNS]
+        out.append(_Out(columns["geom"], lambda acc, n: (acc["lon"], acc["lat"])))
+    fixed = ("int2", "int4", "int8", "float8", "timestamptz", "date", "geometry")
+    return sorted(out, key=lambda o: (o.col.name not in ("source", "content_hash")
+                                      and o.col.typname not in fixed))
+
+
+def _key_text(values: np.ndarray, kind: str) -> list[str]:
+    """Key values as text for the lookup query (dates from days since 1970)."""
+    if kind == "date":
+        return np.asarray(values, dtype="int64").astype("datetime64[D]").astype(str).tolist()
+    return [str(v) for v in values.tolist()]
+
+
+def _select(acc: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    return {k: v[mask] for k, v in acc.items()}
+
+
+class FactStore:
+    """A fact table (see the module doc).
+
+    A row whose key is not in the table is *new* and goes by binary COPY straight into the
+    table (``strict``: into a TEMP table, moved at the end if nothing was rejected); a row
+    whose key is there with another content hash is *changed* and goes into a TEMP table for
+    one UPDATE at the end; the rest is *unchanged* and is not sent at all. Keys are looked up
+    per chunk only when the table already holds rows (of this source, when ``source`` is
+    part of the key).
+    """
+
+    def __init__(self, t: Target) -> None:
+        self.t, self.db, self.spec = t, t.db, t.spec
+        self.plan = _plan(t, facts.table_columns(t.db, t.spec.table))
+        self.names = [o.col.name for o in self.plan]
+        self.new = self.changed = self.unchanged = 0
+        self.staged: set[str] = set()
+        self.dropped: list[str] = []
+        self.prepared = False
+        keys = [self.spec.column(k) for k in self.spec.natural_key]
+        by_target = {o.col.name: o for o in self.plan}
+        self.keys = [c.target_name or c.name for c in keys]
+        self.key_cols = [by_target[k].col for k in self.keys]
+        self.key_names = [c.name for c in keys]
+        scope = t.source if self.spec.source_in_key else None
+        self.scope = scope
+        self.lookup = facts.has_rows(self.db, self.spec.table, scope)
+
+    def write(self, acc: dict[str, Any], estimated_rows: int) -> None:
+        """Classify and send one chunk of accepted rows."""
+        n = len(acc["__h1"])
+        new = np.ones(n, dtype=bool)
+        changed = np.zeros(n, dtype=bool)
+        if self.lookup:
+            new, changed = self._classify(acc, n)
+        self.new += int(new.sum())
+        self.changed += int(changed.sum())
+        self.unchanged += n - int(new.sum()) - int(changed.sum())
+        if self.t.dry_run:
+            return
+        if not self.prepared:
+            self._prepare(estimated_rows * (new.sum() / n if n else 1.0))
+        if new.any():
+            self._copy(self._new_table(), _select(acc, new))
+        if changed.any():
+            self._copy(self._stage("bw_changed"), _select(acc, changed))
+
+    def _classify(self, acc: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(new, changed) masks: look the chunk's keys up in the table."""
+        texts = [_key_text(acc[name], col.typname)
+                 for name, col in zip(self.key_names, self.key_cols, strict=True)]
+        found = facts.stored_hashes(self.db, self.spec.table, self.key_cols, texts, self.scope)
+        new = np.ones(n, dtype=bool)
+        changed = np.zeros(n, dtype=bool)
+        if found:
+            pos = np.array([p for p, _ in found], dtype=np.int64)
+            stored = np.array([h.encode() for _, h in found], dtype="S16")
+            new[pos] = False
+            changed[pos] = stored != _hex16(acc["__h1"][pos])
+        return new, changed
+
+    def _prepare(self, estimated_new: float) -> None:
+        """Before the first rows: a big first load into a (nearly) empty table drops the
+        secondary indexes (rebuilt at the end, in the same transaction).
+
+        Dropping an index locks the whole table until the commit, so the map's readers would
+        wait for the load; a table already holding data keeps its indexes and stays readable.
+        """
+        self.prepared = True
+        if self.t.strict or estimated_new < BULK_MIN_ROWS:
+            return
+        if facts.estimated_rows(self.db, self.spec.table) < BULK_MAX_EXISTING:
+            self.dropped = facts.drop_secondary_indexes(self.db, self.spec.table)
+
+    def _new_table(self) -> str:
+        return self._stage("bw_new") if self.t.strict else self.spec.table
+
+    def _stage(self, name: str) -> str:
+        if name not in self.staged:
+            facts.create_stage(self.db, name, self.spec.table, self.names)
+            self.staged.add(name)
+        return name
+
+    def _copy(self, table: str, acc: dict[str, Any]) -> None:
+        """One COPY of the rows, assembled ``COPY_BATCH`` rows at a time."""
+        n = len(acc["__h1"])
+        fields = [pgcopy.Field(o.col.typname, o.values(acc, n), elem_oid=o.col.elem_oid,
+                               few=o.few) for o in self.plan]
+        facts.copy_rows(self.db, table, self.names, pgcopy.encode_batches(fields, n, COPY_BATCH))
+
+    def finish(self) -> tuple[int, int, int]:
+        """Move strict-mode rows, apply the updates, rebuild dropped indexes."""
+        if self.t.dry_run:
+            return self.new, self.changed, self.unchanged
+        if "bw_new" in self.staged:
+            facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
+        updated = 0
+        if "bw_changed" in self.staged:
+            keys = (["source"] if self.spec.source_in_key else []) + self.keys
+            updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
+        facts.create_indexes(self.db, self.dropped)
+        return self.new, updated, self.unchanged + self.changed - updated
+
+
+# ------------------------------------------------------------------------ reference tables
+
+
+def python_value(kind: str, v: Any) -> Any:
+    """A validator value as the Python value a driver writes (None for missing)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind == "bool":
+        return bool(v)
+    if kind == "timestamp":
+        return _EPOCH + dt.timedelta(microseconds=int(v))
+    if kind == "date":
+        return dt.date(1970, 1, 1) + dt.timedelta(days=int(v))
+    if kind == "codes":
+        return str(v).split(";")
+    return v
+
+
+class UpsertStore:
+    """A small reference table: accepted rows are kept and upserted on the primary key at
+    the end (inserted, updated when a column differs, unchanged otherwise). Subclasses add
+    columns the file does not hold (``row``)."""
+
+    def __init__(self, t: Target) -> None:
+        self.t = t
+        self.rows: list[dict[str, Any]] = []
+        self.attrs = attr_names(t.spec, t.extras)
+        self.has_attrs = "attrs" in facts.table_columns(t.db, t.spec.table)
+
+    def row(self, acc: dict[str, Any], i: int) -> dict[str, Any]:
+        """The table row of accepted row ``i``."""
+        out = {}
+        for c in self.t.spec.columns:
+            target = c.target_name
+            if target is None or target == "attrs":
+                continue
+            out[target] = python_value(c.kind, acc[c.name][i])
+        if self.has_attrs:
+            out["attrs"] = {k: acc[a][i] for k, a in self.attrs if acc[a][i] is not None}
+        return out
+
+    def write(self, acc: dict[str, Any], estimated_rows: int) -> None:
+        self.rows += [self.row(acc, i) for i in range(len(acc["__h1"]))]
+
+    def finish(self) -> tuple[int, int, int]:
+        if not self.t.dry_run:
+            return upsert_rows(self.t.db, self.t.spec.table, self.rows)
+        with self.t.db.transaction() as savepoint:  # a dry run counts, then takes it back
+            counts = upsert_rows(self.t.db, self.t.spec.table, self.rows)
+            raise psycopg.Rollback(savepoint)
+        return counts

@@ -1,0 +1,156 @@
+"""Statements on fact tables (incidents, flows, benchmark assessments, and any input kind
+declared like them): the catalogue's view of a table, key lookups, staging tables, binary
+COPY, the final insert and update, secondary indexes; and deleting one source's incidents.
+
+A fact table has its natural-key columns, ``source``, ``run_id``, ``content_hash`` (16 hex
+digits of the row's content), ``attrs`` (jsonb) and ``created_at``/``updated_at`` (see
+``etl.stores.FactStore``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from etl import pgcopy
+
+_COLUMNS = (
+    "SELECT a.attname, t.typname, t.typelem, format_type(a.atttypid, a.atttypmod)"
+    " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+    " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+)
+_ESTIMATE = "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass"
+_SECONDARY_INDEXES = (
+    "SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+    " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary"
+)
+_SOURCES = "SELECT source, count(*) FROM incident GROUP BY source ORDER BY 2 DESC, 1"
+_DELETE_SOURCE = "DELETE FROM incident WHERE source = %s"
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """One column of a table as the catalogue describes it."""
+
+    name: str
+    typname: str  # pg_type.typname, e.g. varchar, int4, _varchar, geometry
+    elem_oid: int  # element type of an array type (0 otherwise)
+    sqltype: str  # format_type(), e.g. character varying(32)
+
+
+def table_columns(db: psycopg.Connection, table: str) -> dict[str, TableColumn]:
+    """The columns of ``table`` by name."""
+    rows = db.execute(_COLUMNS, (table,)).fetchall()
+    return {str(n): TableColumn(str(n), str(t), int(e), str(f)) for n, t, e, f in rows}
+
+
+def has_rows(db: psycopg.Connection, table: str, source: str | None = None) -> bool:
+    """Whether ``table`` holds any row (of ``source``, when given)."""
+    if source is None:
+        q = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))
+        row = db.execute(q).fetchone()
+    else:
+        q = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE source = %s)").format(
+            sql.Identifier(table))
+        row = db.execute(q, (source,)).fetchone()
+    return bool(row and row[0])
+
+
+def stored_hashes(db: psycopg.Connection, table: str, keys: Sequence[TableColumn],
+                  values: Sequence[list[str]], source: str | None) -> list[tuple[int, str]]:
+    """(position, content_hash) of the keys found in ``table``: ``values`` holds one list of
+    key texts per key column (cast to the column's type), ``source`` is part of the key when
+    given. Positions count from 0."""
+    ident = sql.Identifier
+    cols = [ident(f"k{i}") for i in range(len(keys))]
+    on: list[sql.Composable] = [
+        sql.SQL("t.{} = k.{}::{}").format(ident(c.name), cols[i], sql.SQL(c.sqltype))
+        for i, c in enumerate(keys)]
+    params: list[Any] = list(values)
+    if source is not None:
+        on.append(sql.SQL("t.source = %s"))
+        params.append(source)
+    q = sql.SQL(
+        "SELECT k.ord, t.content_hash FROM unnest({arrays}) WITH ORDINALITY"
+        " AS k({cols}, ord) JOIN {table} t ON {on}"
+    ).format(arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in values),
+             cols=sql.SQL(", ").join(cols), table=ident(table), on=sql.SQL(" AND ").join(on))
+    return [(int(o) - 1, str(h)) for o, h in db.execute(q, params).fetchall()]
+
+
+def estimated_rows(db: psycopg.Connection, table: str) -> float:
+    """The planner's estimate of the rows in ``table``."""
+    row = db.execute(_ESTIMATE, (table,)).fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def create_stage(db: psycopg.Connection, stage: str, table: str, columns: Sequence[str]) -> None:
+    """A TEMP table (dropped at commit) with ``columns`` of ``table``, empty."""
+    db.execute(sql.SQL(
+        "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+    ).format(sql.Identifier(stage), _names(columns), sql.Identifier(table)))
+
+
+def copy_rows(db: psycopg.Connection, table: str, columns: Sequence[str],
+              bodies: Iterable[bytes]) -> None:
+    """One binary COPY into ``table`` (``bodies``: encoded rows, see ``etl.pgcopy``)."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table), _names(columns))
+    with db.cursor() as cur, cur.copy(stmt) as copy:
+        copy.write(pgcopy.HEADER)
+        for body in bodies:
+            copy.write(body)
+        copy.write(pgcopy.TRAILER)
+
+
+def insert_from(db: psycopg.Connection, table: str, stage: str, columns: Sequence[str]) -> None:
+    """Move the rows of a stage into ``table``."""
+    db.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+        sql.Identifier(table), _names(columns), _names(columns), sql.Identifier(stage)))
+
+
+def update_from(db: psycopg.Connection, table: str, stage: str, columns: Sequence[str],
+                keys: Sequence[str]) -> int:
+    """Update the rows of ``table`` whose key is in the stage and whose content hash differs;
+    the number updated."""
+    ident = sql.Identifier
+    sets = [sql.SQL("{} = s.{}").format(ident(c), ident(c)) for c in columns if c not in keys]
+    join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k))
+                                 for k in keys)
+    return int(db.execute(sql.SQL(
+        "UPDATE {} AS t SET {}, updated_at = now() FROM {} s WHERE {}"
+        " AND t.content_hash IS DISTINCT FROM s.content_hash"
+    ).format(ident(table), sql.SQL(", ").join(sets), ident(stage), join)).rowcount)
+
+
+def drop_secondary_indexes(db: psycopg.Connection, table: str) -> list[str]:
+    """Drop the table's non-unique indexes; return their definitions (``create_indexes``)."""
+    rows = db.execute(_SECONDARY_INDEXES, (table,)).fetchall()
+    for schema, name, _ in rows:
+        db.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+    return [str(definition) for _, _, definition in rows]
+
+
+def create_indexes(db: psycopg.Connection, definitions: Sequence[str]) -> None:
+    """Create the indexes ``drop_secondary_indexes`` dropped (``pg_get_indexdef`` text)."""
+    for definition in definitions:
+        db.execute(sql.SQL(definition))  # type: ignore[arg-type]  # the catalogue's own text
+
+
+def incident_sources(db: psycopg.Connection) -> list[tuple[str, int]]:
+    """Every incident source with its number of incidents, largest first."""
+    return [(str(s), int(n)) for s, n in db.execute(_SOURCES).fetchall()]
+
+
+def delete_source(db: psycopg.Connection, source: str) -> int:
+    """Delete every incident of ``source``; the number deleted."""
+    return int(db.execute(_DELETE_SOURCE, (source,)).rowcount)
+
+
+def _names(columns: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
