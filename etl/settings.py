@@ -6,12 +6,31 @@ description; ``tests/etl/test_settings.py`` checks that each one is documented i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from etl.errors import ConfigurationError
+
+# The folder holding the ``etl`` package: the checkout, or site-packages of an installed wheel.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A checkout (editable install or plain source tree) has its pyproject.toml next to ``etl``.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+# The reference geodata ships with borderwatch: ``geodata/`` of the checkout, which the wheel
+# installs as the package ``geodata`` beside ``etl`` (pyproject.toml, package-data).
+SHIPPED_GEODATA = PROJECT_ROOT / "geodata"
+
+
+def default_data_dir() -> Path:
+    """``var/`` of the checkout; installed, ``$XDG_DATA_HOME/borderwatch`` (by default
+    ``~/.local/share/borderwatch``), never a folder inside site-packages."""
+    if IN_CHECKOUT:
+        return PROJECT_ROOT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "borderwatch"
 
 
 class Settings(BaseSettings):
@@ -29,12 +48,22 @@ class Settings(BaseSettings):
         ),
     )
     data_dir: Path = Field(
-        default=PROJECT_ROOT / "var",
-        description="Folder for the embedded cluster (data_dir/postgres), logs and generated demo files.",
+        default_factory=default_data_dir,
+        description=(
+            "Folder for the embedded cluster (data_dir/postgres), logs and generated demo files. "
+            "Default: var/ of a checkout; installed, $XDG_DATA_HOME/borderwatch "
+            "(~/.local/share/borderwatch); the container image sets /var/lib/borderwatch."
+        ),
+        json_schema_extra={"shown_default": "./var or ~/.local/share/borderwatch"},
     )
     geodata_dir: Path = Field(
-        default=PROJECT_ROOT / "geodata",
-        description="Folder of the shipped reference geodata (boundaries, BCPs, agreements, framework).",
+        default=SHIPPED_GEODATA,
+        description=(
+            "Folder of the reference geodata (boundaries, BCPs, agreements, framework) that "
+            "`load geodata` and the demo read. Default: the copy shipped with borderwatch "
+            "(geodata/ of a checkout, or the installed package's)."
+        ),
+        json_schema_extra={"shown_default": "(shipped with borderwatch)"},
     )
     pg_port: int = Field(
         default=0,
@@ -116,6 +145,31 @@ class Settings(BaseSettings):
     def pg_data_dir(self) -> Path:
         """Folder of the embedded cluster."""
         return self.data_dir / "postgres"
+
+    def geodata_folder(self, required: Iterable[str]) -> Path:
+        """``geodata_dir``, checked to hold the ``required`` files.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming ``BORDERWATCH_GEODATA_DIR`` (when set) and the missing files.
+        """
+        folder = self.geodata_dir
+        missing = [name for name in required if not (folder / name).is_file()]
+        if not missing:
+            return folder
+        if "geodata_dir" in self.model_fields_set:
+            what = (f"BORDERWATCH_GEODATA_DIR={folder} does not exist" if not folder.is_dir()
+                    else f"BORDERWATCH_GEODATA_DIR={folder} lacks {', '.join(missing)}")
+            raise ConfigurationError(
+                f"{what}; point it at a folder holding the reference geodata, or unset it to "
+                "use the copy shipped with borderwatch."
+            )
+        raise ConfigurationError(
+            f"the geodata shipped with borderwatch is incomplete ({', '.join(missing)} missing "
+            f"from {folder}): reinstall borderwatch, or set BORDERWATCH_GEODATA_DIR to a "
+            "folder holding the reference geodata."
+        )
 
     @property
     def uses_embedded(self) -> bool:

@@ -1,51 +1,24 @@
-"""The container's entry command works outside Docker: gunicorn serves the dashboard.
+"""compose.yaml wires the database, the one-shot migration and the dashboard around the image.
 
-Docker cannot run on the build machines, so this runs the Dockerfile's own CMD (with the bind
-address moved to a free loopback port) against the test warehouse.
+Docker cannot run on the build machines: what the image does (a wheel installed into a clean
+Python, the Dockerfile's CMD serving) is run on the host by ``tests/test_installed_wheel.py``.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import urllib.request
-from pathlib import Path
 
 import yaml
-from sqlalchemy import Engine
 
 from etl.settings import PROJECT_ROOT
-from tests.support import clean_env, free_port, wait_for_http
 
 
-def _dockerfile_cmd() -> list[str]:
-    text = (PROJECT_ROOT / "Dockerfile").read_text()
-    match = re.search(r"^CMD (\[.*\])\s*$", text, flags=re.M)
-    assert match, "Dockerfile has no exec-form CMD"
-    return list(json.loads(match.group(1)))
-
-
-def test_dockerfile_cmd_serves_the_dashboard(engine: Engine) -> None:
-    cmd = _dockerfile_cmd()
-    assert cmd[0] == "gunicorn"
-    port = free_port()
-    cmd = [str(Path(sys.executable).parent / "gunicorn"), *cmd[1:]]
-    cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
-    env = clean_env(BORDERWATCH_DATABASE_URL=engine.url.render_as_string(hide_password=False))
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        body = wait_for_http(f"http://127.0.0.1:{port}/healthz", proc)
-        output = proc.stdout.read() if proc.poll() is not None and proc.stdout else ""
-        assert body, f"gunicorn did not answer; output:\n{output}"
-        assert json.loads(body)["database"] == "ok"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
-            assert r.status == 200 and "borderwatch" in r.read().decode().lower()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def _dockerfile_env() -> dict[str, str]:
+    text = (PROJECT_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV (.*)$", text, flags=re.M):
+        env.update(re.findall(r"(\w+)=(\S+)", line))
+    return env
 
 
 def test_compose_wires_db_migrate_and_dashboard() -> None:
@@ -59,3 +32,14 @@ def test_compose_wires_db_migrate_and_dashboard() -> None:
     url = services["dashboard"]["environment"]["BORDERWATCH_DATABASE_URL"]
     assert "@db:5432/" in url
     assert "pgdata" in compose["volumes"]
+
+
+def test_the_image_data_folder_is_a_volume_shared_by_every_app_container() -> None:
+    env = _dockerfile_env()
+    data_dir = env["BORDERWATCH_DATA_DIR"]
+    assert "BORDERWATCH_GEODATA_DIR" not in env  # the geodata ships inside the wheel
+    compose = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())
+    for name in ("migrate", "dashboard"):
+        mounts = compose["services"][name]["volumes"]
+        volume = next(m.split(":")[0] for m in mounts if m.split(":")[1] == data_dir)
+        assert volume in compose["volumes"], f"{name}: {data_dir} is not a named volume"

@@ -13,8 +13,11 @@ def settings_markdown() -> str:
     """The Markdown table of every setting (name, default, description) for the README."""
     rows = ["| Variable | Default | Description |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         default = field.default
-        if isinstance(default, tuple):
+        if "shown_default" in extra:
+            shown = str(extra["shown_default"])
+        elif isinstance(default, tuple):
             shown = "[" + ", ".join(str(d) for d in default) + "]"
         elif default is None:
             shown = "(empty)"

@@ -42,10 +42,13 @@ def generate_cmd(ctx: click.Context, out_dir: Path, incidents: int | None, days:
     """Write incidents.csv, flows.csv, benchmarks.csv, strategies.csv, trainings.csv,
     impact_levels.csv and ground_truth.json to --out."""
     from etl.demo import DemoSpec, generate
+    from etl.demo.reference import FILES
 
-    spec = DemoSpec.from_settings(settings_from(ctx), incidents=incidents, days=days, seed=seed,
+    settings = settings_from(ctx)
+    spec = DemoSpec.from_settings(settings, incidents=incidents, days=days, seed=seed,
                                   end=end.date() if end else None, with_errors=with_errors)
-    files = generate(out_dir, spec, progress=click.echo)
+    files = generate(out_dir, spec, geodata_dir=settings.geodata_folder(FILES),
+                     progress=click.echo)
     click.echo(f"Demo dataset (illustrative) in {out_dir}, written in {files.total_seconds:.1f} s.")
     click.echo("What was planted: ground_truth.json. Load it with: borderwatch demo load")
 

@@ -8,7 +8,7 @@ import click
 
 from etl.cli.common import safe, settings_from
 from etl.cli.load import load
-from etl.sources.geodata import GEODATA_DIR, load_geodata
+from etl.sources.geodata import FILES, load_geodata
 from etl.warehouse.engine import get_engine
 
 _TABLES = (
@@ -20,13 +20,16 @@ _TABLES = (
 @load.command("geodata")
 @click.option(
     "--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=GEODATA_DIR, show_default=True, help="Folder holding the reference files.",
+    default=None,
+    help="Folder holding the reference files [default: BORDERWATCH_GEODATA_DIR, which is the "
+         "copy shipped with borderwatch unless set].",
 )
 @click.pass_context
 @safe
-def geodata(ctx: click.Context, directory: Path) -> None:
+def geodata(ctx: click.Context, directory: Path | None) -> None:
     """Load the reference geodata (boundaries, borders, BCPs, agreements, IBM framework)."""
     settings = settings_from(ctx)
+    directory = directory or settings.geodata_folder(FILES.values())
     counts = load_geodata(get_engine(settings), settings, directory)
     click.echo(f"geodata from {directory} (run {counts['run_id']})")
     click.echo("  " + "  ".join(f"{t} {counts.get(t, 0):,}" for t in _TABLES))

@@ -27,7 +27,7 @@ from etl.demo.flows import plan_flow_events, write_flows
 from etl.demo.impact import NEAR_KM, DemoAttribution, write_impact_levels
 from etl.demo.incidents import plan_hotspots, window, write_incidents
 from etl.demo.programme import write_strategies, write_trainings
-from etl.demo.reference import GEODATA_DIR, read_reference
+from etl.demo.reference import read_reference
 from etl.errors import ConfigurationError
 from etl.settings import Settings
 
@@ -93,10 +93,10 @@ class DemoFiles:
 
 
 def generate(
-    out_dir: Path, spec: DemoSpec, *, geodata_dir: Path = GEODATA_DIR,
-    progress: Progress | None = None,
+    out_dir: Path, spec: DemoSpec, *, geodata_dir: Path, progress: Progress | None = None,
 ) -> DemoFiles:
-    """Write the demo files for ``spec`` into ``out_dir`` (created if needed)."""
+    """Write the demo files for ``spec`` into ``out_dir`` (created if needed), on the
+    reference geography read from ``geodata_dir`` (``settings.geodata_folder(...)``)."""
     spec.check()
     say = progress or (lambda _msg: None)
     out_dir.mkdir(parents=True, exist_ok=True)

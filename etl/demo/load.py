@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, exists, select
 
 from etl.demo.generate import DemoFiles, DemoSpec, generate
+from etl.demo.reference import FILES as REFERENCE_FILES
 from etl.errors import ConfigurationError
 from etl.load import load_file, load_impact_levels
 from etl.report import LoadReport
@@ -134,7 +135,8 @@ def load_demo(
             "one does not regenerate (other ids or dates) stay in place.")
     out_dir = out_dir or settings.data_dir / "demo"
     say(f"Generating the demo into {out_dir}")
-    result.files = generate(out_dir, spec, progress=lambda m: say("  " + m))
+    result.files = generate(out_dir, spec, geodata_dir=settings.geodata_folder(REFERENCE_FILES),
+                            progress=lambda m: say("  " + m))
     result.seconds["generate"] = result.files.total_seconds
     step = time.monotonic()
     say("Loading the reference geodata ...")

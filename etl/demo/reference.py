@@ -1,4 +1,5 @@
-"""The real geography the demo stands on, read from the shipped reference files in ``geodata/``.
+"""The real geography the demo stands on, read from the reference geodata files
+(``settings.geodata_dir``: the copy shipped with borderwatch by default).
 
 The generator samples incidents along the real border sections, offset into the real country
 polygons, and writes flows for the real BCP registry. Reading the files (not the warehouse) keeps
@@ -17,9 +18,9 @@ import shapely
 import yaml
 
 from etl.errors import ConfigurationError
-from etl.settings import PROJECT_ROOT
 
-GEODATA_DIR = PROJECT_ROOT / "geodata"
+# the files read_reference needs (checked up front by Settings.geodata_folder)
+FILES = ("countries.geojson", "border_sections.geojson", "bcps.csv", "ibm_framework.yaml")
 TARGETS = ("AL", "BA", "HR", "XK", "MK", "ME", "RS", "TR")
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON = 111.320
@@ -74,14 +75,14 @@ class Reference:
         return inside
 
 
-def read_reference(geodata_dir: Path = GEODATA_DIR) -> Reference:
+def read_reference(geodata_dir: Path) -> Reference:
     """Read the reference files the demo needs, with a clear error when one is missing.
 
     Parameters
     ----------
     geodata_dir
         Folder holding ``countries.geojson``, ``border_sections.geojson``, ``bcps.csv`` and
-        ``ibm_framework.yaml`` (the repository's ``geodata/``).
+        ``ibm_framework.yaml`` (``settings.geodata_folder(FILES)``).
     """
     countries = _countries(_need(geodata_dir / "countries.geojson"))
     borders = _borders(_need(geodata_dir / "border_sections.geojson"))

@@ -35,13 +35,12 @@ from etl.errors import InputFileError
 from etl.pipeline import load_into
 from etl.reader import open_input
 from etl.runs import Run, recorded_run
-from etl.settings import PROJECT_ROOT, Settings
+from etl.settings import Settings
 from etl.sources import agreements, bcps
 from etl.warehouse.schema import SRID
 from etl.warehouse.upserts import Geometry, delete_missing, upsert_rows
 
 NAME = "geodata"
-GEODATA_DIR = PROJECT_ROOT / "geodata"
 FILES = {
     "country": "countries.geojson",
     "border_line": "border_lines.geojson",
@@ -197,9 +196,11 @@ def load_geodata(engine: Any, settings: Settings, directory: Path | None = None
     engine
         The warehouse.
     settings
-        For ``bcp_max_border_km`` (the shipped BCPs pass the same checks as a service's own).
+        For ``bcp_max_border_km`` (the shipped BCPs pass the same checks as a service's own)
+        and ``geodata_dir``.
     directory
-        The geodata folder (default: the repository's ``geodata/``).
+        The geodata folder (default: ``settings.geodata_dir``, the copy shipped with
+        borderwatch unless ``BORDERWATCH_GEODATA_DIR`` names another).
 
     Returns
     -------
@@ -209,7 +210,7 @@ def load_geodata(engine: Any, settings: Settings, directory: Path | None = None
         ``ibm_component``, ``ibm_level``), totals ``inserted``/``updated``/``unchanged``/
         ``rejected``, ``deleted`` (stale sections) and the ``run_id`` of the ``load_run`` row.
     """
-    directory = directory or GEODATA_DIR
+    directory = directory or settings.geodata_folder(FILES.values())
     missing = [n for n in FILES.values() if not (directory / n).is_file()]
     if missing:
         raise InputFileError(f"geodata file(s) missing: {', '.join(missing)}")

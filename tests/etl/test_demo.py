@@ -18,7 +18,7 @@ from etl.demo.load import load_demo
 from etl.demo.reference import TARGETS, read_reference
 from etl.errors import ConfigurationError
 from etl.load import iter_rejects, load_file
-from etl.settings import Settings
+from etl.settings import SHIPPED_GEODATA, Settings
 from etl.sources.incidents import SUBTYPES
 
 END = dt.date(2025, 10, 31)
@@ -41,17 +41,19 @@ def _km(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> np.ndarra
 def year_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A year of 20,000 incidents (about a second to generate)."""
     out = tmp_path_factory.mktemp("demo_year")
-    generate(out, DemoSpec(incidents=20_000, days=365, seed=11, end=END))
+    generate(out, DemoSpec(incidents=20_000, days=365, seed=11, end=END),
+             geodata_dir=SHIPPED_GEODATA)
     return out
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     spec = DemoSpec(incidents=1_500, days=20, seed=3, end=END)
-    generate(tmp_path / "a", spec)
-    generate(tmp_path / "b", spec)
+    generate(tmp_path / "a", spec, geodata_dir=SHIPPED_GEODATA)
+    generate(tmp_path / "b", spec, geodata_dir=SHIPPED_GEODATA)
     for name in FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    generate(tmp_path / "c", DemoSpec(incidents=1_500, days=20, seed=4, end=END))
+    generate(tmp_path / "c", DemoSpec(incidents=1_500, days=20, seed=4, end=END),
+             geodata_dir=SHIPPED_GEODATA)
     assert (tmp_path / "a" / "incidents.csv").read_bytes() != (
         tmp_path / "c" / "incidents.csv").read_bytes()
 
@@ -89,7 +91,7 @@ def test_incidents_are_plausible(year_demo: Path) -> None:
     assert shares.index[0] == "between_bcps" and shares["between_bcps"] > 0.4
     assert inc["impact"].isin(["low", "medium"]).mean() > 0.85
     # located by a point inside the reporting country, or by a known BCP code
-    ref = read_reference()
+    ref = read_reference(SHIPPED_GEODATA)
     located = inc[inc["lat"] != ""]
     inside = ref.contains(located["reporting_country"].to_numpy(),
                           located["lon"].astype(float).to_numpy(),
@@ -105,7 +107,7 @@ def test_incidents_are_plausible(year_demo: Path) -> None:
 
 
 def test_flows_cover_every_crossing_with_peaks_and_paired_counts(year_demo: Path) -> None:
-    ref = read_reference()
+    ref = read_reference(SHIPPED_GEODATA)
     flows = _read(year_demo / "flows.csv")
     assert set(flows["bcp_code"]) == set(ref.bcps["code"])
     assert len(flows.drop_duplicates(["bcp_code", "date", "direction", "category"])) == len(flows)
@@ -142,7 +144,7 @@ def test_flows_cover_every_crossing_with_peaks_and_paired_counts(year_demo: Path
 
 
 def test_benchmarks_cover_targets_components_rounds_and_improve(year_demo: Path) -> None:
-    ref = read_reference()
+    ref = read_reference(SHIPPED_GEODATA)
     bench = _read(year_demo / "benchmarks.csv").astype({"level": int})
     assert set(bench["country"]) == set(TARGETS)
     assert set(bench["component"]) == set(ref.components)
@@ -157,7 +159,8 @@ def test_benchmarks_cover_targets_components_rounds_and_improve(year_demo: Path)
 def test_end_in_the_future_is_a_clear_usage_error(tmp_path: Path) -> None:
     tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     with pytest.raises(ConfigurationError, match="before today"):
-        generate(tmp_path, DemoSpec(incidents=10, days=7, end=tomorrow))
+        generate(tmp_path, DemoSpec(incidents=10, days=7, end=tomorrow),
+                 geodata_dir=SHIPPED_GEODATA)
     result = CliRunner().invoke(
         cli_group, ["demo", "generate", "--out", str(tmp_path), "--end", tomorrow.isoformat()])
     assert result.exit_code == 2 and "before today" in result.output

@@ -14,7 +14,7 @@ from etl.demo.impact import NEAR_KM, section_distances_km
 from etl.demo.load import has_foreign_data, load_demo
 from etl.demo.reference import read_reference
 from etl.load import load_impact_levels
-from etl.settings import Settings
+from etl.settings import SHIPPED_GEODATA, Settings
 from tests.support import TEST_DATA
 from tests.support import query_rows as _q
 
@@ -27,14 +27,14 @@ def _read(path: Path) -> pd.DataFrame:
 
 def test_impact_file_follows_the_planted_hotspots(tmp_path: Path) -> None:
     spec = DemoSpec(incidents=1_500, days=200, seed=3, end=END)
-    generate(tmp_path / "a", spec)
-    generate(tmp_path / "b", spec)
+    generate(tmp_path / "a", spec, geodata_dir=SHIPPED_GEODATA)
+    generate(tmp_path / "b", spec, geodata_dir=SHIPPED_GEODATA)
     path = tmp_path / "a" / "impact_levels.csv"
     assert path.read_bytes() == (tmp_path / "b" / "impact_levels.csv").read_bytes()
     truth = json.loads((tmp_path / "a" / "ground_truth.json").read_text())
     hotspots = truth["hotspots"]
     assert len(hotspots) >= 2
-    borders = read_reference().borders
+    borders = read_reference(SHIPPED_GEODATA).borders
     rows = _read(path)
     assert sorted(rows["section_id"]) == sorted(borders.sec_id.tolist())  # one row per section
     level = dict(zip(rows["section_id"], rows["impact_level"], strict=True))

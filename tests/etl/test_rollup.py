@@ -17,9 +17,9 @@ from sqlalchemy import Engine, text
 
 from etl.analytics import rollup
 from etl.demo.incidents import window, write_incidents
-from etl.demo.reference import GEODATA_DIR, read_reference
+from etl.demo.reference import read_reference
 from etl.load import load_file
-from etl.settings import Settings
+from etl.settings import SHIPPED_GEODATA, Settings
 from etl.warehouse.schema import INCIDENT_CATEGORIES, ROLLUP_EPOCH, ROLLUP_SPANS, rollup_bucket
 
 FLOAT = pytest.approx
@@ -83,7 +83,7 @@ def assert_rollup_exact(engine: Engine) -> None:
 
 
 def _demo_csv(path: Path, n: int, days: int, seed: int) -> Path:
-    ref = read_reference(GEODATA_DIR)
+    ref = read_reference(SHIPPED_GEODATA)
     write_incidents(path, ref, n_incidents=n, start=window(date(2026, 3, 1), days), days=days,
                     seed=seed, hotspots=[])
     return path
