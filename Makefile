@@ -9,7 +9,7 @@ BW     := $(BIN)/borderwatch
 STAMP  := $(VENV)/.installed
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run serve test install system-python browser-deps postgis db-stop bench lint readme-settings clean help
+.PHONY: run serve test install system-python browser-deps pdf-deps postgis db-stop bench lint readme-settings clean help
 
 help:
 	@echo "make run    - install, start the embedded PostGIS, load demo data if empty, serve :8050"
@@ -52,6 +52,16 @@ browser-deps:
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium chromium-driver"; exit 1; fi; \
 	fi
 
+# pdftotext/pdftoppm: the briefing tests read the generated PDF back (apt waits for the dpkg lock).
+pdf-deps:
+	@if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing poppler-utils with apt-get..."; \
+	    $(APT) -o DPkg::Lock::Timeout=600 update -qq && \
+	    $(APT) -o DPkg::Lock::Timeout=600 install -y -qq poppler-utils; \
+	  else echo "The briefing tests need pdftotext: sudo apt-get install poppler-utils"; exit 1; fi; \
+	fi
+
 postgis: install
 	$(BW) db start
 
@@ -59,7 +69,7 @@ db-stop: install
 	$(BW) db stop
 
 # -- checks ------------------------------------------------------------------------------
-test: install browser-deps
+test: install browser-deps pdf-deps
 	$(BIN)/python -m pytest --headless -q
 
 lint: install

@@ -1,10 +1,11 @@
-"""The composition root: etl's data commands plus ``serve``."""
+"""The composition root: etl's data commands plus ``serve`` and ``briefing``."""
 
 from __future__ import annotations
 
 import click
 from pydantic import SecretStr
 
+from dashboard.briefing.command import briefing
 from etl.cli import cli_group
 from etl.cli.common import safe, settings_from
 from etl.settings import Settings
@@ -49,6 +50,9 @@ def serve(ctx: click.Context, workers: int, threads: int, debug: bool) -> None:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
     else:
         _gunicorn(settings, workers, threads)
+
+
+cli_group.add_command(briefing)
 
 
 def main() -> None:

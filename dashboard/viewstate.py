@@ -231,3 +231,75 @@ def parse_query(
         else:
             problems.append("sel")
     return state, sorted(set(problems))
+
+
+# -- the benchmarks page ---------------------------------------------------------------------
+
+_ROUND = re.compile(r"^\d{4}(?:-(?:H[12]|Q[1-4]|\d{2}|\d{2}-\d{2}))?$")
+
+
+@dataclass(frozen=True)
+class BenchmarkView:
+    """Everything a link to the benchmarks page reproduces: the assessment round, the period of
+    the key figures (and of the briefing), and the country opened in the drill-down.
+
+    ``?round=2020&from=2025-01-01&to=2025-03-31&country=RS``
+    """
+
+    filters: Filters
+    round: str | None = None
+    country: str | None = None
+
+    def to_query(self) -> str:
+        """The URL search string (with the leading ``?``)."""
+        params: list[tuple[str, str]] = []
+        if self.round:
+            params.append(("round", self.round))
+        params += [("from", self.filters.date_from.isoformat()),
+                   ("to", self.filters.date_to.isoformat())]
+        if self.country:
+            params.append(("country", self.country))
+        return "?" + urlencode(params, safe=",-")
+
+
+def parse_benchmark_query(
+    query: dict[str, object], *, today: date, data_end: date | None = None,
+    rounds: tuple[str, ...] = (), countries: tuple[str, ...] = (),
+) -> tuple[BenchmarkView, list[str]]:
+    """Read the benchmarks page's view from URL query parameters.
+
+    Parameters
+    ----------
+    query
+        Parameter name -> value, as Dash Pages passes them to ``layout(**query)``.
+    today, data_end
+        As for :func:`parse_query` (the default period is the situation map's).
+    rounds
+        Known round labels, oldest first; the default round is the newest. A round that is
+        not known is ignored (named in the problems).
+    countries
+        Known ISO alpha-2 codes of the administrations a drill-down may open.
+
+    Returns
+    -------
+    tuple
+        The view, and the names of the parameters that were ignored as invalid.
+    """
+    period: dict[str, object] = {k: query[k] for k in ("from", "to") if k in query}
+    state, problems = parse_query(period, today=today, data_end=data_end)
+    chosen = rounds[-1] if rounds else None
+    if "round" in query:
+        raw = _join(query.get("round")).strip().upper()
+        if _ROUND.match(raw) and raw in rounds:
+            chosen = raw
+        else:
+            problems.append("round")
+    country = None
+    if "country" in query:
+        raw = _join(query.get("country")).strip().upper()
+        if _ISO2.match(raw) and raw in countries:
+            country = raw
+        elif raw:
+            problems.append("country")
+    view = BenchmarkView(filters=state.filters, round=chosen, country=country)
+    return view, sorted(set(problems))

@@ -58,3 +58,18 @@ SELECTED_COLOR = "#FFD400"
 def bcp_mode(mode: str | None) -> tuple[str, str, str]:
     """Glyph, shape and label of a BCP mode (``other`` for anything unknown)."""
     return BCP_MODES.get((mode or "").lower(), BCP_MODES["other"])
+
+
+#: IBM benchmark levels (0 not in place ... 3 implemented and monitored): a diverging
+#: red-blue scale, distinguishable with colour-vision deficiency; always shown with the word.
+LEVEL_COLORS: dict[int, str] = {0: "#D73027", 1: "#FC8D59", 2: "#91BFDB", 3: "#4575B4"}
+#: Text colour readable on each level colour.
+LEVEL_TEXT: dict[int, str] = {0: "#FFFFFF", 1: "#1A1A1A", 2: "#1A1A1A", 3: "#FFFFFF"}
+NOT_ASSESSED_COLOR = "#D9D9D9"
+#: Neighbouring (non-target) countries on the status map.
+CONTEXT_COLOR = "#F2F2F2"
+
+
+def level_color(level: int | None) -> str:
+    """Fill colour of a benchmark level (grey when not assessed)."""
+    return NOT_ASSESSED_COLOR if level is None else LEVEL_COLORS.get(level, NOT_ASSESSED_COLOR)

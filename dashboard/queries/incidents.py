@@ -35,7 +35,14 @@ from dashboard.queries.raw import (
 )
 from dashboard.queries.raw import hex_counts as raw_hex_counts
 from dashboard.viewstate import Filters
-from etl.warehouse.schema import bcp, border_section, country, h3_parent_masks, incident
+from etl.warehouse.schema import (
+    INCIDENT_CATEGORIES,
+    bcp,
+    border_section,
+    country,
+    h3_parent_masks,
+    incident,
+)
 
 __all__ = ["BBox", "filter_conditions", "h3_parent_masks", "in_box"]
 
@@ -243,6 +250,27 @@ def count(engine: Engine, filters: Filters) -> int:
             return summary.count(reader, known, filters)
         row = reader.one(select(func.count().label("n")).where(*filter_conditions(filters)))
     return int(row["n"]) if row else 0
+
+
+def by_country(engine: Engine, filters: Filters) -> dict[str, dict[str, int]]:
+    """Incidents matching ``filters`` per country (``''``: outside every country) and category
+    (every category present, zeros included)."""
+    with reading(engine) as reader:
+        known = summary.current(reader)
+        if known is not None:
+            found = summary.by_country(reader, known, filters)
+        else:
+            rows = reader.all(
+                select(func.coalesce(incident.c.country, "").label("country"), incident.c.category,
+                       func.count().label("n"))
+                .where(*filter_conditions(filters))
+                .group_by(incident.c.country, incident.c.category)
+            )
+            found = {}
+            for row in rows:
+                found.setdefault(row["country"], dict.fromkeys(INCIDENT_CATEGORIES, 0))
+                found[row["country"]][row["category"]] = int(row["n"])
+    return {iso2: counts for iso2, counts in found.items() if any(counts.values())}
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,20 @@ def count(reader: Reader, rollup: Rollup, filters: Filters) -> int:
     return int(row["n"]) if row else 0
 
 
+def by_country(reader: Reader, rollup: Rollup, filters: Filters) -> dict[str, dict[str, int]]:
+    """Incidents matching ``filters`` per country (``''``: outside every country) and category."""
+    m = measure(rollup, filters)
+    if m.empty:
+        return {}
+    rows = reader.all(
+        select(r.c.country, *[func.sum(m.per_category[cat]).label(cat) for cat in INCIDENT_CATEGORIES])
+        .select_from(_in_buckets(filters))
+        .where(*row_conditions(filters))
+        .group_by(r.c.country)
+    )
+    return {row["country"]: {cat: int(row[cat] or 0) for cat in INCIDENT_CATEGORIES} for row in rows}
+
+
 def subtypes(reader: Reader) -> dict[str, list[str]]:
     """Category -> subtypes with at least one incident."""
     v = incident_rollup_vocab

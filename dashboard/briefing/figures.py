@@ -1,0 +1,131 @@
+"""Static figures of the briefing pack (matplotlib, object API: safe in a server thread).
+
+The regional map is drawn offline from the warehouse's own geometries (no tiles): the
+situation map's basemap, its border sections by impact level (same colours and line
+patterns) and its hotspot cells (incident density per H3 cell, same classes and colours).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import h3
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from dashboard.briefing.data import REGION, BriefingData
+from dashboard.components.layers import density_class, density_colors
+from dashboard.components.palette import IMPACT_LABELS, IMPACT_STYLES
+from etl.warehouse.schema import SECTION_IMPACT_LEVELS
+
+DPI = 170
+SEA = "#DCE8F2"
+TARGET_FILL = "#FFFFFF"
+NEIGHBOUR_FILL = "#ECECEC"
+LAND_EDGE = "#7A7A7A"
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    polys = geometry.get("coordinates") or []
+    if geometry.get("type") == "Polygon":
+        polys = [polys]
+    return [[(x, y) for x, y in poly[0]] for poly in polys if poly]
+
+
+def _lines(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    parts = geometry.get("coordinates") or []
+    if geometry.get("type") == "LineString":
+        parts = [parts]
+    return [[(x, y) for x, y in part] for part in parts if part]
+
+
+def _dashes(pattern: object) -> Any:
+    if not pattern:
+        return "solid"
+    on, off = (float(v) for v in str(pattern).split()[:2])
+    return (0, (on / 2.5, off / 2.5))
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    return buf.getvalue()
+
+
+def regional_map(data: BriefingData, width_cm: float = 18.0) -> bytes:
+    """The region: countries, hotspot cells by density class, border sections by impact level;
+    PNG bytes."""
+    box = REGION
+    ratio = 1.0 / math.cos(math.radians((box.south + box.north) / 2))
+    height_cm = width_cm * (box.north - box.south) * ratio / (box.east - box.west) + 1.6
+    fig = Figure(figsize=(width_cm / 2.54, height_cm / 2.54))
+    ax = fig.add_axes((0.0, 0.12, 1.0, 0.88))
+    ax.set_facecolor(SEA)
+    targets = {a.iso2 for a in data.admins}
+    for is_target in (False, True):
+        polys = [ring for c in data.countries if (c.iso2 in targets) == is_target
+                 for ring in _rings(c.geometry)]
+        ax.add_collection(PolyCollection(
+            polys, facecolors=TARGET_FILL if is_target else NEIGHBOUR_FILL,
+            edgecolors=LAND_EDGE, linewidths=0.6 if is_target else 0.3, zorder=1))
+    _hotspots(ax, data)
+    _sections(ax, data.sections)
+    for c in data.countries:
+        if c.iso2 in targets and box.west < c.label_lon < box.east:
+            ax.text(c.label_lon, c.label_lat, c.name, fontsize=6.5, ha="center", va="center",
+                    color="#1D2733", zorder=5, fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": (1, 1, 1, 0.7), "ec": "none"})
+    ax.set_xlim(box.west, box.east)
+    ax.set_ylim(box.south, box.north)
+    ax.set_aspect(ratio)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.legend(handles=_legend(data), loc="lower center", ncol=5, fontsize=6.2, frameon=False,
+               bbox_to_anchor=(0.5, 0.0), handlelength=2.6, columnspacing=1.2)
+    return _png(fig)
+
+
+def _hotspots(ax: Any, data: BriefingData) -> None:
+    if not data.hotspots:
+        return
+    palette = density_colors(len(data.breaks))
+    polys, colors = [], []
+    for cell, n in data.hotspots:
+        boundary = h3.cell_to_boundary(h3.int_to_str(cell))
+        polys.append([(lon, lat) for lat, lon in boundary])
+        colors.append(palette[density_class(n, data.breaks)])
+    ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="none", alpha=0.85,
+                                     zorder=2))
+
+
+def _sections(ax: Any, sections: Sequence[dict[str, Any]]) -> None:
+    for level in SECTION_IMPACT_LEVELS:
+        style = IMPACT_STYLES[level]
+        segs = [part for s in sections if s["impact_level"] == level
+                for part in _lines(s["geometry"])]
+        if segs:
+            ax.add_collection(LineCollection(
+                segs, colors=str(style["color"]), linewidths=float(str(style["weight"])) * 0.45,
+                linestyles=_dashes(style["dashArray"]), zorder=3 + SECTION_IMPACT_LEVELS.index(level)))
+
+
+def _legend(data: BriefingData) -> list[Any]:
+    handles: list[Any] = [
+        Line2D([], [], color=str(IMPACT_STYLES[lv]["color"]),
+               linewidth=float(str(IMPACT_STYLES[lv]["weight"])) * 0.45,
+               linestyle=_dashes(IMPACT_STYLES[lv]["dashArray"]),
+               label=f"Section impact: {IMPACT_LABELS[lv].lower()}")
+        for lv in SECTION_IMPACT_LEVELS
+    ]
+    palette = density_colors(len(data.breaks))
+    for k, low in enumerate(data.breaks):
+        high = data.breaks[k + 1] - 1 if k + 1 < len(data.breaks) else None
+        label = f"{low:,}+ incidents" if high is None else (
+            f"{low:,} incidents" if high <= low else f"{low:,}-{high:,} incidents")
+        handles.append(Patch(facecolor=palette[k], edgecolor="none", label=label))
+    return handles
