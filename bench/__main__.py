@@ -1,5 +1,5 @@
-"""``python -m bench [all | load map render] [--rows N] [--quick] ...``: run the benchmarks,
-then update BENCHMARKS.md.
+"""``python -m bench [all | load map render forum] [--rows N] [--quick] ...``: run the
+benchmarks, then update BENCHMARKS.md.
 
 Examples
 --------
@@ -92,7 +92,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("benchmark", nargs="*", default=None, metavar="BENCHMARK",
-                   help="all (default), or one or more of: load, map, render")
+                   help="all (default), or one or more of: load, map, render, forum")
     p.add_argument("--rows", type=int, default=None,
                    help=f"incidents in the data set (default 1,000,000; --quick: {QUICK_ROWS:,})")
     p.add_argument("--days", type=int, default=None,
@@ -109,6 +109,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="map: how many of them also run the naive baseline (default 60)")
     p.add_argument("--renders", type=int, default=None,
                    help="render: warm page loads after the cold one (default 5; --quick: 1)")
+    p.add_argument("--briefings", type=int, default=None,
+                   help="forum: timed briefing packs after a warm-up (default 3; --quick: 1)")
+    p.add_argument("--page-requests", type=int, default=None,
+                   help="forum: random benchmarks-page updates (default 100; --quick: 5)")
     p.add_argument("--out", type=Path, default=None,
                    help="report file (default BENCHMARKS.md; --quick: var/bench/BENCHMARKS.quick.md)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
@@ -124,9 +128,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--private-cluster", action="store_true",
                    help="use a throwaway cluster of this run only (removed at the end)")
     args = p.parse_args(argv)
-    unknown = set(args.benchmark or []) - {"all", "load", "map", "render"}
+    unknown = set(args.benchmark or []) - {"all", "load", "map", "render", "forum"}
     if unknown:
-        p.error(f"unknown benchmark {', '.join(sorted(unknown))} (use all, load, map, render)")
+        p.error(f"unknown benchmark {', '.join(sorted(unknown))} (use all, load, map, render, "
+                "forum)")
     return args
 
 
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                        else PROJECT_ROOT / "BENCHMARKS.md")
     results_dir = args.results_dir or args.data_dir / ("results-quick" if quick else "results")
     chosen = args.benchmark or ["all"]
-    which = {"load", "map", "render"} if "all" in chosen else set(chosen)
+    which = {"load", "map", "render", "forum"} if "all" in chosen else set(chosen)
     began = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = _commit()
@@ -178,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
                 say=say)))
-        if "map" in which or "render" in which:
+        if which & {"map", "render", "forum"}:
             from bench import map as map_bench
 
             url = map_bench.ensure_loaded(bench, data, say=say)
@@ -198,6 +203,14 @@ def main(argv: list[str] | None = None) -> int:
                     sections.append(measured(lambda: whatif(render.run(
                         url, loaded, warm=args.renders or (1 if quick else 5), say=say),
                         options)))
+                if "forum" in which:
+                    from bench import forum
+
+                    forum.ensure_programme(bench, url, loaded, say=say)
+                    sections.append(measured(lambda: whatif(forum.run(
+                        url, loaded, repeats=args.briefings or (1 if quick else 3),
+                        requests=args.page_requests or (5 if quick else 100), seed=args.seed,
+                        say=say), options)))
             finally:
                 bench.set_options(database, dict.fromkeys(options, ""))
     say(f"done: {out} ({', '.join(s.key for s in sections[1:])}) in "

@@ -30,9 +30,10 @@ latest runs are kept in `var/bench/results/*.json` (not committed).
 HOW_TO = """## How to reproduce
 
 ```sh
-make bench                        # = .venv/bin/python -m bench all: load, map, render on 1M rows
+make bench                        # = .venv/bin/python -m bench all: load, map, render, forum on 1M rows
 .venv/bin/python -m bench load --rows 3000000 --memory-only    # the 3M peak-memory run
 .venv/bin/python -m bench map render --requests 300            # any subset, any size
+.venv/bin/python -m bench forum --briefings 5                  # briefing pack + benchmarks page
 .venv/bin/python -m bench --wait-quiet 600                     # wait for an idle machine first
 .venv/bin/python -m bench --quick                              # smoke run, 2,000 rows
 .venv/bin/python -m bench --help
@@ -95,7 +96,7 @@ class Section:
 
 def _order(key: str) -> tuple[int, int, str]:
     prefix, _, rest = key.partition("-")
-    rank = {"machine": 0, "load": 1, "map": 2, "render": 3}.get(prefix, 9)
+    rank = {"machine": 0, "load": 1, "map": 2, "render": 3, "forum": 4}.get(prefix, 9)
     size = int(rest) if rest.isdigit() else 0
     return rank, size, key
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from dashboard.components.layers import density_breaks
 from dashboard.queries import benchmarks as bq
-from dashboard.queries import incidents, programme, reference
+from dashboard.queries import gateway, incidents, programme, reference
 from dashboard.queries.incidents import BBox
 from dashboard.viewstate import Filters
 
@@ -92,28 +92,29 @@ COLLECT_STEPS = 5
 def collect(engine: Engine, request: BriefingRequest, step: Step | None = None) -> BriefingData:
     """Read every figure of the briefing (``step`` is told before each group of queries)."""
     say = step or (lambda _label: None)
-    say("framework and scorecard")
-    fw = bq.framework(engine)
-    admins = bq.administrations(engine)
-    labels = [r.label for r in bq.rounds(engine)]
-    chosen = request.round if request.round in labels else (labels[-1] if labels else None)
-    cells = bq.scorecard(engine, chosen) if chosen else []
-    codes = tuple(a.iso2 for a in admins)
-    data = BriefingData(
-        request=request, generated_at=datetime.now(UTC), last_load=bq.last_load(engine),
-        illustrative=bq.illustrative(engine), fw=fw, admins=admins, round=chosen, cells=cells,
-        overall=bq.overall(cells, fw, codes), spreads=bq.spreads(cells, fw),
-        today=datetime.now(UTC).date(),
-    )
     f = request.filters
+    with gateway.reading(engine) as db:
+        say("framework and scorecard")
+        fw = bq.framework(db)
+        admins = bq.administrations(db)
+        labels = [r.label for r in bq.rounds(db)]
+        chosen = request.round if request.round in labels else (labels[-1] if labels else None)
+        cells = bq.scorecard(db, chosen) if chosen else []
+        codes = tuple(a.iso2 for a in admins)
+        data = BriefingData(
+            request=request, generated_at=datetime.now(UTC), last_load=bq.last_load(db),
+            illustrative=bq.illustrative(db), fw=fw, admins=admins, round=chosen, cells=cells,
+            overall=bq.overall(cells, fw, codes), spreads=bq.spreads(cells, fw),
+            today=datetime.now(UTC).date(),
+        )
+        say("crossings and waiting times")
+        data.flows = programme.flow_figures(db, f, codes)
+        say("trainings and strategies")
+        data.trainings = programme.training_totals(db, f, codes)
+        data.strategies = {iso2: [s for s in programme.strategies(db, iso2)
+                                  if s.in_force_on(f.date_to)] for iso2 in codes}
     say("incidents of the period")
     data.incidents = incidents.by_country(engine, Filters(f.date_from, f.date_to))
-    say("crossings and waiting times")
-    data.flows = programme.flow_figures(engine, f, codes)
-    say("trainings and strategies")
-    data.trainings = programme.training_totals(engine, f, codes)
-    data.strategies = {iso2: [s for s in programme.strategies(engine, iso2)
-                              if s.in_force_on(f.date_to)] for iso2 in codes}
     say("map layers")
     data.countries = reference.basemap(engine)
     data.sections = reference.sections(engine)

@@ -3,6 +3,10 @@
 Kept apart from the crossing page's builders (``charts.py``) so neither file outgrows a
 sitting. Every builder takes plain rows from ``dashboard.queries`` and returns a figure; no
 database, no request. Levels always come with their word, never colour alone.
+
+Figures are plain Plotly JSON (``{"data": [...], "layout": {...}}``, what ``dcc.Graph``
+takes), not ``plotly.graph_objects``: validating a graph object costs tens of milliseconds
+per trace, most of a callback's time budget, for figures whose shape is fixed here.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
-
-import plotly.graph_objects as go
 
 from dashboard.components.palette import CONTEXT_COLOR, LEVEL_COLORS, NOT_ASSESSED_COLOR, level_color
 from dashboard.queries.benchmarks import Administration, Cell, Framework, Overall, Spread
@@ -31,24 +33,27 @@ AREA_COLORS = ("#4575B4", "#1B9E77", "#D95F02")
 NOT_ASSESSED = "Not assessed"
 
 
-def _base(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(
-        height=height, margin={"l": 8, "r": 8, "t": 36 if title else 8, "b": 8},
-        title={"text": title, "font": {"size": 14}, "x": 0.01} if title else None,
-        font={"family": FONT, "size": 12}, paper_bgcolor="white", plot_bgcolor="white",
-        hoverlabel={"align": "left"},
-    )
-    return fig
+Figure = dict[str, Any]
 
 
-def empty_figure(message: str, height: int = 300) -> go.Figure:
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any], *, height: int,
+            title: str | None = None) -> Figure:
+    base: dict[str, Any] = {
+        "height": height, "margin": {"l": 8, "r": 8, "t": 36 if title else 8, "b": 8},
+        "font": {"family": FONT, "size": 12}, "paper_bgcolor": "white", "plot_bgcolor": "white",
+        "hoverlabel": {"align": "left"},
+    }
+    if title:
+        base["title"] = {"text": title, "font": {"size": 14}, "x": 0.01}
+    return {"data": data, "layout": {**base, **layout}}
+
+
+def empty_figure(message: str, height: int = 300) -> Figure:
     """A blank figure that says why it is blank."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 13, "color": "#555"})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _base(fig, height=height)
+    note = {"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
+            "yref": "paper", "font": {"size": 13, "color": "#555"}}
+    return _figure([], {"annotations": [note], "xaxis": {"visible": False},
+                        "yaxis": {"visible": False}}, height=height)
 
 
 # -- the status map ------------------------------------------------------------------------------
@@ -89,7 +94,7 @@ def _status_text(o: Overall | None, fw: Framework) -> str:
 
 def status_map(outlines: Sequence[tuple[str, str, bool, dict[str, Any]]],
                overall: dict[str, Overall], fw: Framework,
-               admins: Sequence[Administration], round_label: str | None) -> go.Figure:
+               admins: Sequence[Administration], round_label: str | None) -> Figure:
     """Choropleth of the administrations by overall status (the mean level of a round).
 
     Drawn as filled outlines on longitude/latitude axes (no online base map, no topojson):
@@ -97,58 +102,61 @@ def status_map(outlines: Sequence[tuple[str, str, bool, dict[str, Any]]],
     step nearest its mean level; the legend names the scale's words. Clicking a country
     gives its ISO code as ``customdata``.
     """
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     names = {a.iso2: a for a in admins}
     shown: set[int | None] = set()
     for iso2, name, _target, geometry in outlines:
         xs, ys = _rings(geometry)
         if iso2 not in names:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself",
-                                     fillcolor=CONTEXT_COLOR, line={"color": "#BDBDBD", "width": 0.6},
-                                     hoverinfo="skip", showlegend=False, name=name))
+            data.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself",
+                         "fillcolor": CONTEXT_COLOR, "line": {"color": "#BDBDBD", "width": 0.6},
+                         "hoverinfo": "skip", "showlegend": False, "name": name})
             continue
         o = overall.get(iso2)
         step = status_class(o.mean if o else None, fw)
         admin = names[iso2]
         note = f"<br><i>{admin.footnote}</i>" if admin.footnote else ""
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=level_color(step),
-            line={"color": "#333333", "width": 1}, hoveron="fills", name=admin.name,
-            legendgroup=str(step), showlegend=False,
-            text=f"<b>{admin.name}</b><br>{_status_text(o, fw)}{note}",
-            hoverinfo="text", customdata=[iso2] * len(xs),
-        ))
+        data.append({
+            "type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself",
+            "fillcolor": level_color(step), "line": {"color": "#333333", "width": 1},
+            "hoveron": "fills", "name": admin.name, "legendgroup": str(step),
+            "showlegend": False, "text": f"<b>{admin.name}</b><br>{_status_text(o, fw)}{note}",
+            "hoverinfo": "text", "customdata": [iso2] * len(xs),
+        })
         shown.add(step)
     for lv in fw.levels:
-        fig.add_trace(_legend_entry(f"{lv.level} {lv.label}", LEVEL_COLORS.get(lv.level, "#999"),
-                                    str(lv.level)))
+        data.append(_legend_entry(f"{lv.level} {lv.label}", LEVEL_COLORS.get(lv.level, "#999"),
+                                  str(lv.level)))
     if None in shown:
-        fig.add_trace(_legend_entry(NOT_ASSESSED, NOT_ASSESSED_COLOR, "None"))
+        data.append(_legend_entry(NOT_ASSESSED, NOT_ASSESSED_COLOR, "None"))
     ratio = 1.0 / math.cos(math.radians(MAP_LAT))
-    fig.update_xaxes(range=list(MAP_X), visible=False, fixedrange=True, constrain="domain")
-    fig.update_yaxes(range=list(MAP_Y), visible=False, fixedrange=True, scaleanchor="x",
-                     scaleratio=ratio, constrain="domain")
-    fig.update_layout(legend={"title": {"text": "Overall status<br>(nearest step of the mean)"},
-                              "x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom",
-                              "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#BDBDBD",
-                              "borderwidth": 1, "font": {"size": 11}},
-                      hovermode="closest", dragmode=False)
+    layout = {
+        "xaxis": {"range": list(MAP_X), "visible": False, "fixedrange": True,
+                  "constrain": "domain"},
+        "yaxis": {"range": list(MAP_Y), "visible": False, "fixedrange": True,
+                  "scaleanchor": "x", "scaleratio": ratio, "constrain": "domain"},
+        "legend": {"title": {"text": "Overall status<br>(nearest step of the mean)"},
+                   "x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom",
+                   "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#BDBDBD",
+                   "borderwidth": 1, "font": {"size": 11}},
+        "hovermode": "closest", "dragmode": False,
+    }
     title = f"Overall status, round {round_label}" if round_label else "Overall status"
-    return _base(fig, height=430, title=title)
+    return _figure(data, layout, height=430, title=title)
 
 
-def _legend_entry(name: str, color: str, group: str) -> go.Scatter:
-    return go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group,
-                      marker={"symbol": "square", "size": 14, "color": color,
-                              "line": {"color": "#333", "width": 1}},
-                      hoverinfo="skip", showlegend=True)
+def _legend_entry(name: str, color: str, group: str) -> dict[str, Any]:
+    return {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": name,
+            "legendgroup": group, "hoverinfo": "skip", "showlegend": True,
+            "marker": {"symbol": "square", "size": 14, "color": color,
+                       "line": {"color": "#333", "width": 1}}}
 
 
 # -- the regional view ---------------------------------------------------------------------------
 
 
 def regional_chart(items: Sequence[Spread], fw: Framework,
-                   admins: Sequence[Administration]) -> go.Figure:
+                   admins: Sequence[Administration]) -> Figure:
     """Regional mean level per component (framework order, coloured by result area), with the
     range from the lowest to the highest country as a whisker."""
     if not items:
@@ -156,33 +164,36 @@ def regional_chart(items: Sequence[Spread], fw: Framework,
     comps = {c.component_id: c for c in fw.components}
     areas = [a for a, _ in fw.areas()]
     names = {a.iso2: a.name for a in admins}
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     for k, area in enumerate(areas):
         mine = [s for s in items if comps[s.component_id].result_area == area]
         if not mine:
             continue
-        fig.add_trace(go.Bar(
-            y=[comps[s.component_id].name for s in mine], x=[s.mean for s in mine],
-            orientation="h", name=area, marker_color=AREA_COLORS[k % len(AREA_COLORS)],
-            error_x={"type": "data", "symmetric": False, "color": "#333", "thickness": 1.2,
-                     "array": [s.high - s.mean for s in mine],
-                     "arrayminus": [s.mean - s.low for s in mine]},
-            customdata=[[", ".join(names.get(c, c) for c in s.lowest),
-                         ", ".join(names.get(c, c) for c in s.highest), s.low, s.high]
-                        for s in mine],
-            hovertemplate="<b>%{y}</b><br>regional mean %{x:.2f}<br>lowest %{customdata[2]}: "
-                          "%{customdata[0]}<br>highest %{customdata[3]}: %{customdata[1]}"
-                          "<extra></extra>",
-        ))
-    fig.update_xaxes(range=[-0.05, fw.top + 0.1], tickvals=[lv.level for lv in fw.levels],
-                     gridcolor="#E0E0E0",
-                     title={"text": "regional mean level (scale as on the map); whiskers: lowest "
-                                    "to highest", "font": {"size": 11}})
-    fig.update_yaxes(autorange="reversed", categoryorder="array",
-                     categoryarray=[c.name for c in fw.components])
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                      bargap=0.25)
-    return _base(fig, height=470)
+        data.append({
+            "type": "bar", "orientation": "h", "name": area,
+            "y": [comps[s.component_id].name for s in mine], "x": [s.mean for s in mine],
+            "marker": {"color": AREA_COLORS[k % len(AREA_COLORS)]},
+            "error_x": {"type": "data", "symmetric": False, "color": "#333", "thickness": 1.2,
+                        "array": [round(s.high - s.mean, 3) for s in mine],
+                        "arrayminus": [round(s.mean - s.low, 3) for s in mine]},
+            "customdata": [[", ".join(names.get(c, c) for c in s.lowest),
+                            ", ".join(names.get(c, c) for c in s.highest), s.low, s.high]
+                           for s in mine],
+            "hovertemplate": "<b>%{y}</b><br>regional mean %{x:.2f}<br>lowest %{customdata[2]}: "
+                             "%{customdata[0]}<br>highest %{customdata[3]}: %{customdata[1]}"
+                             "<extra></extra>",
+        })
+    layout = {
+        "xaxis": {"range": [-0.05, fw.top + 0.1], "tickvals": [lv.level for lv in fw.levels],
+                  "gridcolor": "#E0E0E0",
+                  "title": {"text": "regional mean level (scale as on the map); whiskers: "
+                                    "lowest to highest", "font": {"size": 11}}},
+        "yaxis": {"autorange": "reversed", "categoryorder": "array",
+                  "categoryarray": [c.name for c in fw.components], "automargin": True},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "bargap": 0.25,
+    }
+    return _figure(data, layout, height=470)
 
 
 # -- a country across rounds ---------------------------------------------------------------------
@@ -200,7 +211,7 @@ def _level_scale(fw: Framework) -> list[list[Any]]:
 
 
 def history_heatmap(cells: Sequence[Cell], fw: Framework, round_order: Sequence[str],
-                    country_name: str) -> go.Figure:
+                    country_name: str) -> Figure:
     """Each component's level across the rounds of one administration (word and colour)."""
     if not cells:
         return empty_figure(f"No assessment of {country_name} yet.")
@@ -219,17 +230,19 @@ def history_heatmap(cells: Sequence[Cell], fw: Framework, round_order: Sequence[
         text.append(row_t)
         hover.append(row_h)
     steps = [lv.level for lv in fw.levels] or [0]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=rounds, y=[c.name for c in fw.components], text=text, texttemplate="%{text}",
-        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorscale=_level_scale(fw), zmin=min(steps) - 0.5, zmax=max(steps) + 0.5, xgap=2, ygap=2,
-        colorbar={"tickvals": steps, "ticktext": [f"{lv.level} {lv.label}" for lv in fw.levels],
-                  "title": {"text": "level"}, "len": 0.8},
-    ))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(type="category", side="top", tickangle=0)
-    fig = _base(fig, height=500, title=f"{country_name}: each component across rounds")
-    fig.update_layout(margin={"t": 64})
+    trace = {
+        "type": "heatmap", "z": z, "x": rounds, "y": [c.name for c in fw.components],
+        "text": text, "texttemplate": "%{text}", "customdata": hover,
+        "hovertemplate": "%{customdata}<extra></extra>", "colorscale": _level_scale(fw),
+        "zmin": min(steps) - 0.5, "zmax": max(steps) + 0.5, "xgap": 2, "ygap": 2,
+        "colorbar": {"tickvals": steps, "ticktext": [f"{lv.level} {lv.label}" for lv in fw.levels],
+                     "title": {"text": "level"}, "len": 0.8},
+    }
+    layout = {"yaxis": {"autorange": "reversed", "automargin": True},
+              "xaxis": {"type": "category", "side": "top", "tickangle": 0}}
+    fig = _figure([trace], layout, height=500,
+                  title=f"{country_name}: each component across rounds")
+    fig["layout"]["margin"]["t"] = 64
     return fig
 
 
@@ -253,66 +266,76 @@ STATUS_COLORS = {"in_force": "#1B9E77", "under_revision": "#E6AB02", "expired": 
                  "superseded": "#BDBDBD"}
 
 
-def strategy_timeline(items: Sequence[Strategy], today: date, country_name: str) -> go.Figure:
+def strategy_timeline(items: Sequence[Strategy], today: date, country_name: str) -> Figure:
     """Each strategy and action plan as a bar from adoption to the end of its validity
     (open-ended ones run to today), coloured by status, with the share of measures done."""
     if not items:
         return empty_figure(f"No strategy or action plan of {country_name} loaded.", height=220)
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     seen: set[str] = set()
     for s in items:
         end = s.valid_until or today
         label = DOCUMENT_LABELS.get(s.document, s.document)
         done = "" if s.implemented_pct is None else f"<br>{s.implemented_pct:g}% of measures implemented"
-        fig.add_trace(go.Bar(
-            y=[label], x=[(end - s.adopted_on + timedelta(days=1)).days * 86_400_000],
-            base=[s.adopted_on.isoformat()], orientation="h",
-            marker_color=STATUS_COLORS.get(s.status, "#999"), name=s.status.replace("_", " "),
-            legendgroup=s.status, showlegend=s.status not in seen,
-            text=[f"{s.implemented_pct:g}%" if s.implemented_pct is not None else ""],
-            textposition="inside", insidetextanchor="middle",
-            hovertemplate=(f"<b>{s.title or label}</b><br>adopted {s.adopted_on}, valid until "
-                           f"{s.valid_until or 'open-ended'}<br>{s.status.replace('_', ' ')}{done}"
-                           "<extra></extra>"),
-        ))
+        status = s.status.replace("_", " ")
+        data.append({
+            "type": "bar", "orientation": "h", "y": [label],
+            "x": [(end - s.adopted_on + timedelta(days=1)).days * 86_400_000],
+            "base": [s.adopted_on.isoformat()],
+            "marker": {"color": STATUS_COLORS.get(s.status, "#999")}, "name": status,
+            "legendgroup": s.status, "showlegend": s.status not in seen,
+            "text": [f"{s.implemented_pct:g}%" if s.implemented_pct is not None else ""],
+            "textposition": "inside", "insidetextanchor": "middle",
+            "hovertemplate": (f"<b>{s.title or label}</b><br>adopted {s.adopted_on}, valid until "
+                              f"{s.valid_until or 'open-ended'}<br>{status}{done}<extra></extra>"),
+        })
         seen.add(s.status)
-    fig.add_vline(x=today.isoformat(), line={"color": "#333", "dash": "dot", "width": 1})
-    fig.update_xaxes(type="date", gridcolor="#E0E0E0")
-    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.25, "x": 0})
-    return _base(fig, height=240, title=f"{country_name}: strategies and action plans")
+    today_line = {"type": "line", "x0": today.isoformat(), "x1": today.isoformat(), "xref": "x",
+                  "y0": 0, "y1": 1, "yref": "paper",
+                  "line": {"color": "#333", "dash": "dot", "width": 1}}
+    layout = {"barmode": "overlay", "xaxis": {"type": "date", "gridcolor": "#E0E0E0"},
+              "yaxis": {"automargin": True}, "shapes": [today_line],
+              "legend": {"orientation": "h", "y": -0.25, "x": 0}}
+    return _figure(data, layout, height=240, title=f"{country_name}: strategies and action plans")
 
 
-def trainings_chart(rows: Sequence[YearCount], *, by: str, country_name: str) -> go.Figure:
+def trainings_chart(rows: Sequence[YearCount], *, by: str, country_name: str) -> Figure:
     """Trainings per year stacked by topic (``by='topic'``) or by agency (``by='agency'``),
     participants in the hover. Per agency a joint training counts under each agency."""
-    what = "topic" if by == "topic" else "agency"
     if not rows:
         return empty_figure(f"No training of {country_name} loaded.", height=300)
     years = sorted({r.year for r in rows})
-    keys = sorted({r.key for r in rows}, key=lambda k: (-sum(r.trainings for r in rows if r.key == k), k))
+    totals_by_key: dict[str, int] = defaultdict(int)
+    for r in rows:
+        totals_by_key[r.key] += r.trainings
+    keys = sorted(totals_by_key, key=lambda k: (-totals_by_key[k], k))
     grid: dict[tuple[int, str], YearCount] = {(r.year, r.key): r for r in rows}
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     for k, key in enumerate(keys):
         mine = [grid.get((y, key)) for y in years]
-        fig.add_trace(go.Bar(
-            x=years, y=[m.trainings if m else 0 for m in mine], name=key.replace("_", " "),
-            marker_color=SERIES_COLORS[k % len(SERIES_COLORS)],
-            customdata=[m.participants if m else 0 for m in mine],
-            hovertemplate=f"<b>{key.replace('_', ' ')}</b>, %{{x}}<br>%{{y}} training(s), "
-                          "%{customdata} participants<extra></extra>",
-        ))
-    totals: dict[int, int] = defaultdict(int)
+        name = key.replace("_", " ")
+        data.append({
+            "type": "bar", "x": years, "y": [m.trainings if m else 0 for m in mine], "name": name,
+            "marker": {"color": SERIES_COLORS[k % len(SERIES_COLORS)]},
+            "customdata": [m.participants if m else 0 for m in mine],
+            "hovertemplate": f"<b>{name}</b>, %{{x}}<br>%{{y}} training(s), "
+                             "%{customdata} participants<extra></extra>",
+        })
+    layout: dict[str, Any] = {
+        "barmode": "stack", "legend": {"orientation": "h", "y": -0.15, "x": 0},
+        "yaxis": {"title": {"text": "trainings"}, "gridcolor": "#E0E0E0"},
+        "xaxis": {"dtick": 1, "tickformat": "d"},
+    }
     if by == "topic":
+        people: dict[int, int] = defaultdict(int)
         for r in rows:
-            totals[r.year] += r.participants
-        fig.add_trace(go.Scatter(x=years, y=[totals[y] for y in years], name="participants",
-                                 yaxis="y2", mode="lines+markers", line={"color": "#333"},
-                                 hovertemplate="%{x}: %{y} participants<extra></extra>"))
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": "participants",
-                                  "showgrid": False, "rangemode": "tozero"})
-    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.15, "x": 0},
-                      yaxis={"title": "trainings", "gridcolor": "#E0E0E0"},
-                      xaxis={"dtick": 1, "tickformat": "d"})
-    title = (f"{country_name}: trainings per year by topic" if what == "topic" else
+            people[r.year] += r.participants
+        data.append({"type": "scatter", "x": years, "y": [people[y] for y in years],
+                     "name": "participants", "yaxis": "y2", "mode": "lines+markers",
+                     "line": {"color": "#333"},
+                     "hovertemplate": "%{x}: %{y} participants<extra></extra>"})
+        layout["yaxis2"] = {"overlaying": "y", "side": "right", "title": {"text": "participants"},
+                            "showgrid": False, "rangemode": "tozero"}
+    title = (f"{country_name}: trainings per year by topic" if by == "topic" else
              f"{country_name}: trainings per year by agency taking part")
-    return _base(fig, height=340, title=title)
+    return _figure(data, layout, height=340, title=title)

@@ -168,9 +168,10 @@ def show_round(round_value: Any) -> tuple[Any, ...]:
         raise PreventUpdate
     chosen = _round(round_value)
     engine = gateway.current().engine
-    fw = bq.framework(engine)
-    admins = bq.administrations(engine)
-    cells = bq.scorecard(engine, chosen)
+    with gateway.reading(engine) as db:
+        fw = bq.framework(db)
+        admins = bq.administrations(db)
+        cells = bq.scorecard(db, chosen)
     codes = [a.iso2 for a in admins]
     overall = bq.overall(cells, fw, codes)
     spreads = bq.spreads(cells, fw)
@@ -234,22 +235,24 @@ def show_country(country_value: Any, round_value: Any, start: Any, end: Any) -> 
     chosen = _round(round_value) if round_value else None
     period = _period(start, end)
     engine = gateway.current().engine
-    fw = bq.framework(engine)
-    admin = next((a for a in bq.administrations(engine) if a.iso2 == iso2), None)
-    if admin is None:
-        raise BadInput("Unknown administration.")
+    with gateway.reading(engine) as db:
+        fw = bq.framework(db)
+        admin = next((a for a in bq.administrations(db) if a.iso2 == iso2), None)
+        if admin is None:
+            raise BadInput("Unknown administration.")
+        past = bq.history(db, iso2)
+        order = [r.label for r in bq.rounds(db)]
+        docs = programme.strategies(db, iso2)
+        flows = programme.flow_figures(db, period, (iso2,))[iso2]
+        trained = programme.training_totals(db, period, (iso2,))[iso2]
+        by_topic = programme.trainings_by_topic(db, iso2)
+        by_agency = programme.trainings_by_agency(db, iso2)
     today = _today()
-    past = bq.history(engine, iso2)
-    order = [r.label for r in bq.rounds(engine)]
-    docs = programme.strategies(engine, iso2)
-    figures = panels.key_figures(
-        incidents.by_country(engine, Filters(period.date_from, period.date_to, countries=(iso2,))
-                             ).get(iso2),
-        programme.flow_figures(engine, period, (iso2,))[iso2],
-        programme.training_totals(engine, period, (iso2,))[iso2],
-        [d for d in docs if d.in_force_on(period.date_to)],
-        f"{period.date_from} to {period.date_to}",
-    )
+    counts = incidents.by_country(engine, Filters(period.date_from, period.date_to,
+                                                  countries=(iso2,))).get(iso2)
+    figures = panels.key_figures(counts, flows, trained,
+                                 [d for d in docs if d.in_force_on(period.date_to)],
+                                 f"{period.date_from} to {period.date_to}")
     title = admin.name + (f" ({admin.footnote})" if admin.footnote else "")
     return (
         title,
@@ -257,10 +260,8 @@ def show_country(country_value: Any, round_value: Any, start: Any, end: Any) -> 
         charts.history_heatmap(past, fw, order, admin.name),
         panels.recommendations_table([c for c in past if c.round == chosen], fw, today),
         charts.strategy_timeline(docs, today, admin.name),
-        charts.trainings_chart(programme.trainings_by_topic(engine, iso2), by="topic",
-                               country_name=admin.name),
-        charts.trainings_chart(programme.trainings_by_agency(engine, iso2), by="agency",
-                               country_name=admin.name),
+        charts.trainings_chart(by_topic, by="topic", country_name=admin.name),
+        charts.trainings_chart(by_agency, by="agency", country_name=admin.name),
         "bw-card bw-drill",
     )
 

@@ -9,6 +9,7 @@ disagree. Every statement runs through the gateway (time limit, read-only).
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, Subquery, and_, exists, func, or_, select
 
 from dashboard.queries import reference
-from dashboard.queries.gateway import fetch_all, fetch_one
+from dashboard.queries.gateway import Source, rows_of
 from etl.warehouse.schema import (
     benchmark_assessment,
     country,
@@ -173,12 +174,12 @@ class Spread:
 # -- reference: framework, rounds, administrations ----------------------------------------------
 
 
-def framework(engine: Engine) -> Framework:
+def framework(engine: Source) -> Framework:
     """The IBM framework as loaded from ``geodata/ibm_framework.yaml``."""
-    comps = fetch_all(engine, select(ibm_component.c.component_id, ibm_component.c.name,
+    comps = rows_of(engine, select(ibm_component.c.component_id, ibm_component.c.name,
                                      ibm_component.c.result_area, ibm_component.c.ordering)
                       .order_by(ibm_component.c.ordering, ibm_component.c.component_id))
-    levels = fetch_all(engine, select(ibm_level).order_by(ibm_level.c.level))
+    levels = rows_of(engine, select(ibm_level).order_by(ibm_level.c.level))
     return Framework(
         components=tuple(Component(r["component_id"], r["name"], r["result_area"],
                                    int(r["ordering"])) for r in comps),
@@ -186,16 +187,16 @@ def framework(engine: Engine) -> Framework:
     )
 
 
-def administrations(engine: Engine) -> list[Administration]:
+def administrations(engine: Source) -> list[Administration]:
     """The eight target administrations, by name."""
-    rows = fetch_all(engine, select(country.c.iso2, country.c.name, country.c.footnote)
+    rows = rows_of(engine, select(country.c.iso2, country.c.name, country.c.footnote)
                      .where(country.c.is_target).order_by(country.c.name))
     return [Administration(r["iso2"], r["name"], r["footnote"]) for r in rows]
 
 
-def rounds(engine: Engine) -> list[Round]:
+def rounds(engine: Source) -> list[Round]:
     """Rounds that assessed at least one target administration, oldest first."""
-    rows = fetch_all(
+    rows = rows_of(
         engine,
         select(ba.c.round, func.min(ba.c.round_date).label("day"))
         .join(country, country.c.iso2 == ba.c.country)
@@ -212,27 +213,44 @@ OUTLINE_TOLERANCE = 0.02
 
 def outlines(engine: Engine) -> list[tuple[str, str, bool, dict[str, Any]]]:
     """``(iso2, name, is_target, GeoJSON geometry)`` of every country, simplified for a
-    region-wide map (from the situation map's cached basemap)."""
+    region-wide map (from the situation map's basemap; simplified once per basemap version)."""
+    countries = reference.basemap(engine)
+    key = engine.url.render_as_string(hide_password=True)
+    with _OUTLINES_LOCK:
+        hit = _OUTLINES.get(key)
+    if hit is not None and hit[0] is countries:
+        return hit[1]
     out = []
-    for c in reference.basemap(engine):
+    for c in countries:
         geom = shapely.simplify(shape(c.geometry), OUTLINE_TOLERANCE, preserve_topology=True)
+        geom = shapely.set_precision(geom, 0.001)
         out.append((c.iso2, c.name, c.is_target, dict(mapping(geom))))
+    with _OUTLINES_LOCK:
+        if key not in _OUTLINES and len(_OUTLINES) >= 16:
+            _OUTLINES.pop(next(iter(_OUTLINES)))
+        _OUTLINES[key] = (countries, out)
     return out
 
 
-def illustrative(engine: Engine) -> bool:
+#: Simplified outlines by database, with the basemap list they were made from (the basemap
+#: cache hands out the same list until a country changes).
+_OUTLINES: dict[str, tuple[list[reference.Country], list[tuple[str, str, bool, dict[str, Any]]]]] = {}
+_OUTLINES_LOCK = threading.Lock()
+
+
+def illustrative(engine: Source) -> bool:
     """Whether the warehouse holds the illustrative demo data set (source ``demo``)."""
-    row = fetch_one(engine, select(
+    rows = rows_of(engine, select(
         or_(exists().where(ba.c.source == DEMO_SOURCE),
             exists().where(incident.c.source == DEMO_SOURCE)).label("demo")))
-    return bool(row and row["demo"])
+    return bool(rows and rows[0]["demo"])
 
 
-def last_load(engine: Engine) -> datetime | None:
+def last_load(engine: Source) -> datetime | None:
     """When the newest successful load (not a dry run) finished: the data's age."""
-    row = fetch_one(engine, select(func.max(load_run.c.finished_at).label("t"))
-                    .where(load_run.c.status == "succeeded", ~load_run.c.dry_run))
-    return row["t"] if row else None
+    rows = rows_of(engine, select(func.max(load_run.c.finished_at).label("t"))
+                   .where(load_run.c.status == "succeeded", ~load_run.c.dry_run))
+    return rows[0]["t"] if rows else None
 
 
 # -- a round ------------------------------------------------------------------------------------
@@ -265,20 +283,20 @@ def _cell(r: dict[str, Any]) -> Cell:
     )
 
 
-def scorecard(engine: Engine, round_label: str) -> list[Cell]:
+def scorecard(engine: Source, round_label: str) -> list[Cell]:
     """Every target administration's assessments in ``round_label``, each with the previous
     round's level (for the arrow), the best later level and the next round (for the status of
     its recommendation)."""
     ctx = _in_context()
-    rows = fetch_all(engine, select(ctx).where(ctx.c.round == round_label)
+    rows = rows_of(engine, select(ctx).where(ctx.c.round == round_label)
                      .order_by(ctx.c.country, ctx.c.component_id))
     return [_cell(dict(r)) for r in rows]
 
 
-def history(engine: Engine, iso2: str) -> list[Cell]:
+def history(engine: Source, iso2: str) -> list[Cell]:
     """Every assessment of one administration, oldest round first."""
     ctx = _in_context()
-    rows = fetch_all(engine, select(ctx).where(ctx.c.country == iso2)
+    rows = rows_of(engine, select(ctx).where(ctx.c.country == iso2)
                      .order_by(ctx.c.round_date, ctx.c.round, ctx.c.component_id))
     return [_cell(dict(r)) for r in rows]
 

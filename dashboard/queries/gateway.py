@@ -123,6 +123,18 @@ def reading(engine: Engine) -> Iterator[Reader]:
         snapshot.rollback()
 
 
+#: Where a query function reads: the engine (one statement, its own connection) or a
+#: :class:`Reader` (several statements of a callback on one snapshot and one connection).
+Source = Engine | Reader
+
+
+def rows_of(source: Source, statement: Executable) -> Sequence[RowMapping]:
+    """The rows of ``statement`` from an engine or a reader (errors as :func:`fetch_all`)."""
+    if isinstance(source, Reader):
+        return source.all(statement)
+    return fetch_all(source, statement)
+
+
 def _translate(exc: DBAPIError) -> Exception:
     orig: Any = exc.orig
     if isinstance(orig, psycopg.errors.QueryCanceled):

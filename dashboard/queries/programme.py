@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, Integer, cast, extract, func, literal_column, select, union_all
+from sqlalchemy import Integer, cast, extract, func, literal_column, or_, select, union_all
 
-from dashboard.queries.gateway import fetch_all
+from dashboard.queries.gateway import Source, rows_of
 from dashboard.viewstate import Filters
 from etl.warehouse.schema import FLOW_CATEGORIES, bcp, flow, national_strategy, training
 
@@ -73,18 +73,18 @@ class FlowFigures:
     wait_max: float | None
 
 
-def strategies(engine: Engine, iso2: str) -> list[Strategy]:
+def strategies(engine: Source, iso2: str) -> list[Strategy]:
     """Every strategy and action plan of one administration, oldest first."""
-    rows = fetch_all(engine, select(ns).where(ns.c.country == iso2)
+    rows = rows_of(engine, select(ns).where(ns.c.country == iso2)
                      .order_by(ns.c.adopted_on, ns.c.document))
     return [Strategy(r["country"], r["document"], r["adopted_on"], r["valid_until"], r["title"],
                      r["status"], r["measures_implemented_pct"]) for r in rows]
 
 
-def trainings_by_topic(engine: Engine, iso2: str) -> list[YearCount]:
+def trainings_by_topic(engine: Source, iso2: str) -> list[YearCount]:
     """Trainings and participants per year and topic, all years."""
     year = cast(extract("year", training.c.date), Integer).label("year")
-    rows = fetch_all(engine, select(year, training.c.topic.label("key"),
+    rows = rows_of(engine, select(year, training.c.topic.label("key"),
                                     func.count().label("n"),
                                     func.sum(training.c.participants).label("p"))
                      .where(training.c.country == iso2).group_by(year, training.c.topic)
@@ -92,11 +92,11 @@ def trainings_by_topic(engine: Engine, iso2: str) -> list[YearCount]:
     return [YearCount(int(r["year"]), r["key"], int(r["n"]), int(r["p"])) for r in rows]
 
 
-def trainings_by_agency(engine: Engine, iso2: str) -> list[YearCount]:
+def trainings_by_agency(engine: Source, iso2: str) -> list[YearCount]:
     """Trainings each agency took part in, and their participants, per year (all years)."""
     agency = func.unnest(training.c.agencies).table_valued("agency").render_derived("a")
     year = cast(extract("year", training.c.date), Integer).label("year")
-    rows = fetch_all(engine, select(year, agency.c.agency.label("key"), func.count().label("n"),
+    rows = rows_of(engine, select(year, agency.c.agency.label("key"), func.count().label("n"),
                                     func.sum(training.c.participants).label("p"))
                      .select_from(training.join(agency, literal_column("true")))
                      .where(training.c.country == iso2).group_by(year, agency.c.agency)
@@ -104,10 +104,10 @@ def trainings_by_agency(engine: Engine, iso2: str) -> list[YearCount]:
     return [YearCount(int(r["year"]), r["key"], int(r["n"]), int(r["p"])) for r in rows]
 
 
-def training_totals(engine: Engine, filters: Filters,
+def training_totals(engine: Source, filters: Filters,
                     countries: tuple[str, ...]) -> dict[str, TrainingTotals]:
     """Trainings that started in the period, per administration: totals and per topic."""
-    rows = fetch_all(engine, select(training.c.country, training.c.topic,
+    rows = rows_of(engine, select(training.c.country, training.c.topic,
                                     func.count().label("n"),
                                     func.sum(training.c.participants).label("p"))
                      .where(training.c.country.in_(countries),
@@ -122,7 +122,7 @@ def training_totals(engine: Engine, filters: Filters,
     return out
 
 
-def flow_figures(engine: Engine, filters: Filters,
+def flow_figures(engine: Source, filters: Filters,
                  countries: tuple[str, ...]) -> dict[str, list[FlowFigures]]:
     """Crossings and waiting times per administration and flow category in the period
     (categories without traffic are left out)."""
@@ -137,11 +137,13 @@ def flow_figures(engine: Engine, filters: Filters,
                func.max(flow.c.wait_minutes_max).label("wmax"))
         .select_from(flow.join(side, side.c.code == flow.c.bcp_code))
         .where(side.c.iso2.in_(countries),
+               flow.c.bcp_code.in_(select(bcp.c.code).where(
+                   or_(bcp.c.country_a.in_(countries), bcp.c.country_b.in_(countries)))),
                flow.c.date.between(filters.date_from, filters.date_to))
         .group_by(side.c.iso2, flow.c.category)
     )
     found: dict[str, dict[str, Any]] = defaultdict(dict)
-    for row in fetch_all(engine, stmt):
+    for row in rows_of(engine, stmt):
         found[row["iso2"]][row["category"]] = row
     out: dict[str, list[FlowFigures]] = {}
     for iso2 in countries:

@@ -1,4 +1,4 @@
-"""Smoke test of the benchmarks: load, map and render run in quick mode on a few thousand rows
+"""Smoke test of the benchmarks: load, map, render and forum run in quick mode on a few thousand rows
 (one invocation, a private throwaway cluster) and write a well-formed report. No timing is
 asserted: performance is measured by ``make bench`` and written to BENCHMARKS.md."""
 
@@ -36,18 +36,18 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--rows", str(ROWS), "--out", str(out),
          "--results-dir", str(results), "--private-cluster"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     text = out.read_text()
     blocks = read_blocks(text)
-    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render"}
+    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum"}
     assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
     assert len(BLOCK.findall(text)) == len(blocks)
     assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
     assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
-    for key in (f"load-{ROWS}", "map", "render"):
+    for key in (f"load-{ROWS}", "map", "render", "forum"):
         assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
         _targets(blocks[key])
 
@@ -66,6 +66,12 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     assert mapped["samples"]["incidents"]["seconds"]["n"] == mapped["requests"] > 0
     assert mapped["naive"]["seconds"]["n"] > 0
     assert "| incidents callback" in blocks["map"]
+
+    forum = result("forum")
+    (pack,) = forum["briefing"]["runs"]
+    assert pack["pages"] == 11 and pack["bytes"] > 10_000 and pack["seconds"] > 0
+    assert forum["page"]["round"]["n"] == forum["page"]["country"]["n"] == 5
+    assert "| round callback" in blocks["forum"] and "Briefing pack" in blocks["forum"]
 
     loads = result("render")["loads"]
     assert [r["cache"] for r in loads] == ["cold", "warm"]

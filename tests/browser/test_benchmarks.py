@@ -94,6 +94,9 @@ def test_round_scorecard_country_and_briefing(start_app: Any, demo_engine: Engin
     # the briefing pack: the page says it is working, then the PDF arrives as a download
     download = Path(duo.download_path)
     duo.find_element("#bench-briefing").click()
+    until(lambda: _text(duo, "#bench-briefing-status") == "Generating the briefing pack…"
+          and duo.find_element("#bench-briefing").get_attribute("disabled"), 10,
+          msg="the page does not say that the briefing is being generated")
     until(lambda: list(download.glob("*.pdf")), 90, msg="no briefing PDF was downloaded")
     duo.wait_for_contains_text("#bench-briefing-status", "Briefing ready", timeout=30)
     pdf = next(download.glob("*.pdf"))

@@ -130,10 +130,10 @@ def test_builders(loaded: Engine) -> None:
     cells = bq.scorecard(loaded, "2020")
     overall = bq.overall(cells, fw, [a.iso2 for a in admins])
     fig = charts.status_map(bq.outlines(loaded), overall, fw, admins, "2020")
-    legend = [t.name for t in fig.data if t.showlegend]
+    legend = [t["name"] for t in fig["data"] if t["showlegend"]]
     assert legend == ["0 Not in place", "1 Initiated", "2 Partially implemented",
                       "3 Implemented and monitored", "Not assessed"]
-    hover = {t.customdata[0]: t.text for t in fig.data if t.customdata is not None}
+    hover = {t["customdata"][0]: t["text"] for t in fig["data"] if t.get("customdata")}
     assert set(hover) == {a.iso2 for a in admins}
     assert "UNSCR 1244" in hover["XK"] and "mean level 1.50 (Partially implemented)" in hover["RS"]
     assert "Not assessed" in hover["AL"]
@@ -153,12 +153,21 @@ def test_builders(loaded: Engine) -> None:
     recs = panels.recommendations_table(bq.history(loaded, "RS"), fw, TODAY)
     assert "met (level raised by 2015)" in text_of(recs) and "OVERDUE" in text_of(recs)
     regional = charts.regional_chart(bq.spreads(cells, fw), fw, admins)
-    assert {t.name for t in regional.data} == {"BCP-level operations"}
+    assert {t["name"] for t in regional["data"]} == {"BCP-level operations"}
     heat = charts.history_heatmap(bq.history(loaded, "RS"), fw, ["2010", "2015", "2020"], "Serbia")
-    assert list(heat.data[0].x) == ["2010", "2015", "2020"]
+    assert heat["data"][0]["x"] == ["2010", "2015", "2020"]
+    assert heat["data"][0]["z"][[c.component_id for c in fw.components].index("risk_analysis")] == [
+        0, 0, 1]
     timeline = charts.strategy_timeline(programme.strategies(loaded, "RS"), TODAY, "Serbia")
-    assert len(timeline.data) == 3
-    assert charts.trainings_chart([], by="topic", country_name="Serbia").layout.annotations
+    assert len(timeline["data"]) == 3
+    assert [t["showlegend"] for t in timeline["data"]] == [True, True, True]
+    topics = charts.trainings_chart(programme.trainings_by_topic(loaded, "RS"), by="topic",
+                                    country_name="Serbia")
+    bars = {t["name"]: t["y"] for t in topics["data"] if t["type"] == "bar"}
+    assert bars == {"risk analysis": [2, 0], "ibm strategy": [0, 1]}
+    assert topics["data"][-1]["y"] == [30, 30]  # participants per year
+    empty = charts.trainings_chart([], by="topic", country_name="Serbia")
+    assert "No training of Serbia" in empty["layout"]["annotations"][0]["text"]
 
 
 def test_benchmark_view_from_the_url() -> None:

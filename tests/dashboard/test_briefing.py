@@ -138,3 +138,14 @@ def test_cli_writes_the_pack_and_refuses_bad_arguments(known: Engine, tmp_path: 
     nowhere = runner.invoke(cli_group, ["briefing", "--out", str(tmp_path / "no" / "x.pdf")], env=env)
     assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
     assert "Traceback" not in bad_round.output + backwards.output + nowhere.output
+
+
+def test_terminal_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    from dashboard.briefing.command import _Bar
+
+    bar = _Bar()
+    for done, label in enumerate(("framework and scorecard", "map layers", "Serbia")):
+        bar(label, done, 15)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "briefing" in err and "2/15" in err and "Serbia" in err
