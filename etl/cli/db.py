@@ -11,7 +11,7 @@ from etl.cli.common import safe, settings_from
 from etl.errors import ConfigurationError
 from etl.warehouse import migrate as migrations
 from etl.warehouse.engine import check_postgis, get_engine
-from etl.warehouse.postgis import EmbeddedCluster, database_url, find_bin_dir
+from etl.warehouse.postgis import EmbeddedCluster, database_url, find_bin_dir, masked_url
 
 
 @click.group()
@@ -75,11 +75,14 @@ def status(ctx: click.Context) -> None:
 
 
 @db.command()
+@click.option("--show-password", is_flag=True,
+              help="Print the password too (for scripts); masked as *** by default.")
 @click.pass_context
 @safe
-def url(ctx: click.Context) -> None:
+def url(ctx: click.Context, show_password: bool) -> None:
     """Print the warehouse URL (starts the embedded cluster if needed)."""
-    click.echo(database_url(settings_from(ctx)))
+    full = database_url(settings_from(ctx))
+    click.echo(full if show_password else masked_url(full))
 
 
 @db.command()

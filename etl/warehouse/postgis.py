@@ -357,6 +357,17 @@ class EmbeddedCluster:
         return info.url(self.settings.database_name)
 
 
+def masked_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (what a screen or a log may show)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable database URL)"
+
+
 def database_url(settings: Settings, *, start: bool = True) -> str:
     """The warehouse URL: the configured one, or the embedded cluster's (started if needed)."""
     if not settings.uses_embedded:

@@ -47,9 +47,12 @@ def _postgres_processes(data_dir: Path) -> list[str]:
 def test_start_url_restart_stop(cluster_env: dict[str, str]) -> None:
     started = _bw("db", "start", env=cluster_env)
     assert started.returncode == 0, started.stderr
-    url = _bw("db", "url", env=cluster_env).stdout.strip()
+    url = _bw("db", "url", "--show-password", env=cluster_env).stdout.strip()
     port = make_url(url).port
     assert make_url(url).host == "127.0.0.1" and port != 5432
+    shown = _bw("db", "url", env=cluster_env).stdout.strip()  # as config shows it: masked
+    assert shown == make_url(url).render_as_string(hide_password=True)
+    assert make_url(url).password not in shown and ":***@" in shown
     with _connect(url) as conn:
         assert "POSTGIS=" in conn.execute("SELECT postgis_full_version()").fetchone()[0]
         conn.execute("CREATE TABLE kept (x int)")
@@ -65,7 +68,8 @@ def test_start_url_restart_stop(cluster_env: dict[str, str]) -> None:
     assert status.returncode == 3 and "stopped" in status.stdout
 
     assert _bw("db", "start", env=cluster_env).returncode == 0
-    assert _bw("db", "url", env=cluster_env).stdout.strip() == url  # same port, same password
+    again_url = _bw("db", "url", "--show-password", env=cluster_env).stdout.strip()
+    assert again_url == url  # same port, same password
     with _connect(url) as conn:
         assert conn.execute("SELECT x FROM kept").fetchone()[0] == 42
 
