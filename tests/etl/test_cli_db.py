@@ -53,6 +53,8 @@ def test_start_url_restart_stop(cluster_env: dict[str, str]) -> None:
     shown = _bw("db", "url", env=cluster_env).stdout.strip()  # as config shows it: masked
     assert shown == make_url(url).render_as_string(hide_password=True)
     assert make_url(url).password not in shown and ":***@" in shown
+    config = _bw("config", env=cluster_env).stdout.splitlines()  # the port in use, not 0
+    assert f"BORDERWATCH_PG_PORT={port}  # chosen on the first db start" in config
     with _connect(url) as conn:
         assert "POSTGIS=" in conn.execute("SELECT postgis_full_version()").fetchone()[0]
         conn.execute("CREATE TABLE kept (x int)")
