@@ -83,7 +83,13 @@ class Settings(BaseSettings):
         description="As root on Debian/Ubuntu, install missing PostgreSQL/PostGIS packages with apt.",
     )
     database_name: str = Field(
-        default="borderwatch", description="Database name inside the embedded cluster."
+        default="borderwatch",
+        pattern=r"^[A-Za-z0-9_]+$",
+        max_length=63,
+        description=(
+            "Database name inside the embedded cluster (letters, digits, _); `db start` creates "
+            "it if missing, also on a running cluster."
+        ),
     )
     statement_timeout_ms: int = Field(
         default=15000,

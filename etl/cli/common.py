@@ -9,7 +9,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+import psycopg
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from etl.errors import BorderwatchError
@@ -77,8 +79,19 @@ class BarProgress:
             self._bar.close()
 
 
+def server_said(exc: BaseException) -> str:
+    """What the server said (``database "x" does not exist``) without the driver's preamble;
+    never a URL or a password (libpq's messages hold neither)."""
+    text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    for marker in ("FATAL:", "failed:"):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+    return " ".join(text.split()) or type(exc).__name__
+
+
 def safe(func: F) -> F:
-    """Turn a ``BorderwatchError`` into its safe message and exit code, never a traceback."""
+    """Turn a ``BorderwatchError`` into its safe message and exit code, never a traceback;
+    so too a database that refuses (a connection to a database that does not exist, say)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -89,6 +102,13 @@ def safe(func: F) -> F:
                 log.debug("detail: %s", exc.detail)
             click.echo(f"Error: {exc.user_message}", err=True)
             sys.exit(exc.exit_code)
+        except (OperationalError, psycopg.OperationalError) as exc:
+            log.debug("database error", exc_info=True)
+            orig = getattr(exc, "orig", None) or exc
+            what = ("the warehouse cannot be reached" if type(orig) is psycopg.OperationalError
+                    else "the database stopped the operation")  # a subclass: timeout, cancel
+            click.echo(f"Error: {what}: {server_said(exc)}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing more was written.", err=True)
             sys.exit(130)

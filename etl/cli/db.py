@@ -37,6 +37,8 @@ def start(ctx: click.Context) -> None:
     cluster = _embedded(ctx)
     info = cluster.start()
     click.echo(f"PostGIS cluster running on 127.0.0.1:{info.port} (data: {cluster.data_dir})")
+    if cluster.created_database:
+        click.echo(f"created database {cluster.settings.database_name} (with PostGIS)")
 
 
 @db.command()

@@ -148,6 +148,7 @@ class EmbeddedCluster:
         self.data_dir = self._effective_data_dir()
         self.log_file = self.data_dir / "server.log"
         self.fast_unsafe = fast_unsafe
+        self.created_database = False
 
     def _effective_data_dir(self) -> Path:
         """``data_dir/postgres``, or, as root when the postgres user cannot reach it (a project
@@ -274,10 +275,15 @@ class EmbeddedCluster:
         return info
 
     def start(self) -> ClusterInfo:
-        """Start the cluster (initialising it first); a running cluster is left as it is."""
+        """Start the cluster (initialising it first); a running cluster is left as it is.
+
+        Either way the database ``settings.database_name`` exists afterwards, with PostGIS
+        (a new ``BORDERWATCH_DATABASE_NAME`` gets its database on the running cluster).
+        """
         info = self.init()
         ensure_installed(self.settings)
         if self.running():
+            self.created_database = self._create_database(info)
             return info
         opts = [
             "-c listen_addresses=127.0.0.1",
@@ -310,10 +316,14 @@ class EmbeddedCluster:
                 f"The embedded cluster did not start; its log is {self.log_file}.",
                 detail=res.stderr + tail,
             )
-        self._create_database(info)
+        self.created_database = self._create_database(info)
         return info
 
-    def _create_database(self, info: ClusterInfo) -> None:
+    def _create_database(self, info: ClusterInfo) -> bool:
+        """Create ``settings.database_name`` with PostGIS unless it exists; True if created.
+
+        The name is safe to quote: ``Settings`` allows only letters, digits and ``_``.
+        """
         import psycopg
 
         deadline = time.monotonic() + 30
@@ -331,13 +341,16 @@ class EmbeddedCluster:
         with conn:
             name = self.settings.database_name
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')  # name validated below
+            if exists:
+                return False
+            conn.execute(f'CREATE DATABASE "{name}"')
+            log.debug("created database %s in the embedded cluster", name)
         with psycopg.connect(
             host=info.host, port=info.port, user=info.user, password=info.password,
             dbname=self.settings.database_name, autocommit=True,
         ) as db:
             db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        return True
 
     def stop(self) -> bool:
         """Stop the cluster; True when it was running."""
@@ -373,8 +386,6 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
     if not settings.uses_embedded:
         assert settings.database_url is not None
         return settings.database_url.get_secret_value()
-    if not settings.database_name.replace("_", "").isalnum():
-        raise DatabaseUnavailable("BORDERWATCH_DATABASE_NAME may hold only letters, digits and _.")
     cluster = EmbeddedCluster(settings)
     if start:
         cluster.start()

@@ -81,6 +81,36 @@ def test_start_url_restart_stop(cluster_env: dict[str, str]) -> None:
     assert "up to date" in status.stdout
 
 
+def test_a_new_database_name_gets_its_database_on_the_running_cluster(
+    cluster_env: dict[str, str],
+) -> None:
+    assert _bw("db", "start", env=cluster_env).returncode == 0
+    second = dict(cluster_env, BORDERWATCH_DATABASE_NAME="second_db")
+    started = _bw("db", "start", env=second)  # already running: the database is still made
+    assert started.returncode == 0, started.stderr
+    assert "created database second_db" in started.stdout
+    third = dict(cluster_env, BORDERWATCH_DATABASE_NAME="third_db")
+    for env in (second, third):  # migrate alone creates it too (it starts the warehouse)
+        migrated = _bw("db", "migrate", env=env)
+        assert migrated.returncode == 0 and "Traceback" not in migrated.stderr, migrated.stderr
+        url = _bw("db", "url", "--show-password", env=env).stdout.strip()
+        with _connect(url) as conn:
+            assert conn.execute("SELECT current_database()").fetchone()[0] == env[
+                "BORDERWATCH_DATABASE_NAME"]
+            assert conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+
+    # an external URL naming a database that does not exist: a clear error, no traceback
+    missing = make_url(url).set(database="not_there").render_as_string(hide_password=False)
+    external = dict(cluster_env, BORDERWATCH_DATABASE_URL=missing)
+    res = _bw("db", "migrate", env=external)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert 'database "not_there" does not exist' in res.stderr
+    assert make_url(url).password not in res.stderr
+
+    bad = _bw("db", "start", env=dict(cluster_env, BORDERWATCH_DATABASE_NAME='x"; DROP'))
+    assert bad.returncode == 2 and "BORDERWATCH_DATABASE_NAME" in bad.stderr
+
+
 def test_missing_postgis_gives_a_clear_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
     env.update(
