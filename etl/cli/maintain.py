@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -91,12 +93,36 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no run yet")
         return
+    for line in runs_table(rows):
+        click.echo(line)
+
+
+_COLUMNS = (  # heading, width floor, right-aligned
+    ("run", 3, True), ("started (UTC)", 19, False), ("kind", 4, False), ("status", 6, False),
+    ("source", 6, False), ("file", 4, False), ("read", 4, True), ("inserted", 8, True),
+    ("updated", 7, True), ("unchanged", 9, True), ("rejected", 8, True), ("message", 0, False),
+)
+
+
+def runs_table(rows: list[dict[str, Any]]) -> list[str]:
+    """``runs`` as text: a header row, then one aligned row per run (message last, as is)."""
+    cells = []
     for r in rows:
-        when = r["started_at"].strftime("%Y-%m-%d %H:%M:%S %Z") if r["started_at"] else "?"
-        counts = (f"read {r['rows_read']:,} ins {r['rows_inserted']:,} "
-                  f"upd {r['rows_updated']:,} same {r['rows_unchanged']:,} "
-                  f"rej {r['rows_rejected']:,}")
-        dry = " [dry run]" if r["dry_run"] else ""
-        click.echo(f"{r['run_id']:>6}  {when}  {r['kind']:<10} {r['status']:<9} "
-                   f"{r['source']} / {r['file_name']}{dry}  {counts}"
-                   + (f"  - {r['message']}" if r["message"] else ""))
+        when = r["started_at"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") \
+            if r["started_at"] else "?"
+        cells.append([
+            str(r["run_id"]), when, r["kind"], r["status"], r["source"],
+            r["file_name"] + (" [dry run]" if r["dry_run"] else ""),
+            *(f"{r[c]:,}" for c in ("rows_read", "rows_inserted", "rows_updated",
+                                     "rows_unchanged", "rows_rejected")),
+            r["message"] or "",
+        ])
+    widths = [max([floor, len(head), *(len(c[i]) for c in cells)]) if i < len(_COLUMNS) - 1
+              else 0 for i, (head, floor, _) in enumerate(_COLUMNS)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if right else v.ljust(w)
+                         for v, w, (_, _, right) in zip(values, widths, _COLUMNS, strict=True)
+                         ).rstrip()
+
+    return [line([head for head, _, _ in _COLUMNS]), *(line(c) for c in cells)]

@@ -1,0 +1,42 @@
+"""What the data commands print for people: ``runs`` as a table with a header row, the load
+summary's reject reasons without silently dropped codes."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine
+
+from etl.cli import cli_group
+from tests.support import TEST_DATA, query_rows
+
+
+def _cli(engine: Engine, *args: str) -> Result:
+    env = {"BORDERWATCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "BORDERWATCH_LOG_LEVEL": "ERROR"}
+    return CliRunner().invoke(cli_group, list(args), env=env, catch_exceptions=False)
+
+
+def test_runs_prints_a_header_row_over_aligned_columns(geo_engine: Engine) -> None:
+    assert _cli(geo_engine, "load", "incidents", str(TEST_DATA / "incidents_bad.csv"),
+                "--source", "feed").exit_code == 0
+    assert _cli(geo_engine, "analyse", "rollup").exit_code == 0
+    lines = _cli(geo_engine, "runs").stdout.splitlines()
+    header = lines[0].split()
+    assert header[:6] == ["run", "started", "(UTC)", "kind", "status", "source"]
+    assert header[6:] == ["file", "read", "inserted", "updated", "unchanged", "rejected",
+                          "message"]
+    rows = lines[1:]
+    assert [r.split()[3] for r in rows] == ["rollup", "incidents", "geodata"]  # newest first
+    load = rows[1]
+    for column, value in (("kind", "incidents"), ("source", "feed"),
+                          ("file", "incidents_bad.csv")):
+        assert load.index(value) == lines[0].index(column), (column, lines[0], load)
+    # counts sit right-aligned under their heading
+    (rejected,) = query_rows(geo_engine, "SELECT rows_rejected FROM load_run "
+                                         "WHERE kind = 'incidents'")[0]
+    assert rejected > 0
+    assert load[:lines[0].index("rejected") + len("rejected")].split()[-1] == f"{rejected:,}"
+
+
+def test_runs_with_none_says_so(engine: Engine) -> None:
+    assert _cli(engine, "runs").stdout == "no run yet\n"
