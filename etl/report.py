@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+_REASONS_SHOWN = 8  # reject codes named in a load summary, the most frequent first
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -89,8 +91,11 @@ class LoadReport:
             parts.append(f"  failed, nothing was loaded: {self.not_loaded:,} valid row(s) of "
                          f"the {self.read:,} read were not loaded")
         if self.reject_codes:
-            top = sorted(self.reject_codes.items(), key=lambda kv: -kv[1])[:8]
-            parts.append("  reject reasons: " + ", ".join(f"{c} ×{n}" for c, n in top))
+            ranked = sorted(self.reject_codes.items(), key=lambda kv: -kv[1])
+            shown = ", ".join(f"{c} ×{n}" for c, n in ranked[:_REASONS_SHOWN])
+            if len(ranked) > _REASONS_SHOWN:  # the next line says where to see them all
+                shown += f", and {len(ranked) - _REASONS_SHOWN} more"
+            parts.append("  reject reasons: " + shown)
         if self.run_id is not None and self.rejected:
             parts.append(f"  see them with: borderwatch rejects --run {self.run_id}")
         return "\n".join(parts)

@@ -7,6 +7,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
 from etl.cli import cli_group
+from etl.report import LoadReport
 from tests.support import TEST_DATA, query_rows
 
 
@@ -40,3 +41,16 @@ def test_runs_prints_a_header_row_over_aligned_columns(geo_engine: Engine) -> No
 
 def test_runs_with_none_says_so(engine: Engine) -> None:
     assert _cli(engine, "runs").stdout == "no run yet\n"
+
+
+def test_load_summary_says_how_many_reject_codes_it_leaves_out() -> None:
+    report = LoadReport(kind="incidents", source="feed", file_name="f.csv", run_id=7,
+                        read=120, rejected=120, status="succeeded",
+                        reject_codes={f"code_{i:02d}": 100 - i for i in range(15)})
+    lines = report.summary().splitlines()
+    line = next(x for x in lines if "reject reasons:" in x)
+    assert line.count("×") == 8 and "code_00 ×100" in line  # the most frequent first
+    assert line.endswith("code_07 ×93, and 7 more")
+    assert lines[-1] == "  see them with: borderwatch rejects --run 7"
+    report.reject_codes = {"a": 2, "b": 1}
+    assert report.summary().splitlines()[2] == "  reject reasons: a ×2, b ×1"
