@@ -3,6 +3,10 @@ summary's reject reasons without silently dropped codes."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
+import click
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
@@ -54,3 +58,19 @@ def test_load_summary_says_how_many_reject_codes_it_leaves_out() -> None:
     assert lines[-1] == "  see them with: borderwatch rejects --run 7"
     report.reject_codes = {"a": 2, "b": 1}
     assert report.summary().splitlines()[2] == "  reject reasons: a ×2, b ×1"
+
+
+def _help_texts(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    with click.Context(command, info_name=" ".join(("borderwatch", *path))) as ctx:
+        yield " ".join(path), command.get_help(ctx)
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _help_texts(sub, (*path, name))
+
+
+def test_help_texts_use_a_and_an_right() -> None:
+    """'Load a incidents FILE' was the help of a load command: no 'a' before a vowel (words
+    with u are left alone: 'a user', 'an update')."""
+    wrong = [(path, m.group(0)) for path, text in _help_texts(cli_group)
+             for m in re.finditer(r"\b[Aa] [aeioAEIO]\w*", text)]
+    assert wrong == []
