@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ import psycopg
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from etl.errors import BorderwatchError
 from etl.settings import Settings
@@ -54,11 +56,16 @@ class QuietProgress:
 
 
 class BarProgress:
-    """A tqdm bar on stderr (bytes or features of the file), with messages above it."""
+    """A tqdm bar on stderr (bytes or features of the file), with messages above it.
+
+    While the bar is up, log records go through tqdm too (cleared bar, the line, the bar
+    again), so a log line never lands on the bar's line.
+    """
 
     def __init__(self, label: str) -> None:
         self._label = label
         self._bar: tqdm | None = None
+        self._logging = ExitStack()
 
     def message(self, text: str) -> None:
         if self._bar is not None:
@@ -68,6 +75,7 @@ class BarProgress:
 
     def update(self, done: int, total: int, rows: int) -> None:
         if self._bar is None:
+            self._logging.enter_context(logging_redirect_tqdm())
             self._bar = tqdm(total=total or None, desc=self._label, unit="B", unit_scale=True,
                              file=sys.stderr, leave=False, dynamic_ncols=True)
         self._bar.n = done
@@ -77,6 +85,8 @@ class BarProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
+        self._logging.close()  # log records go to stderr directly again
 
 
 def server_said(exc: BaseException) -> str:

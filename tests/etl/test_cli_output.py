@@ -3,7 +3,14 @@ summary's reject reasons without silently dropped codes."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
 from collections.abc import Iterator
 
 import click
@@ -12,7 +19,7 @@ from sqlalchemy import Engine
 
 from etl.cli import cli_group
 from etl.report import LoadReport
-from tests.support import TEST_DATA, query_rows
+from tests.support import TEST_DATA, clean_env, query_rows
 
 
 def _cli(engine: Engine, *args: str) -> Result:
@@ -74,3 +81,37 @@ def test_help_texts_use_a_and_an_right() -> None:
     wrong = [(path, m.group(0)) for path, text in _help_texts(cli_group)
              for m in re.finditer(r"\b[Aa] [aeioAEIO]\w*", text)]
     assert wrong == []
+
+
+def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run ``args`` with a pseudo-terminal (120 columns) as stdin, stdout and stderr: what a
+    person at a terminal sees, as raw text (bars redraw with \\r)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True)
+    os.close(slave)
+    out = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    proc.wait(timeout=300)
+    return out.decode("utf-8", "replace")
+
+
+def test_a_log_line_never_shares_a_line_with_the_progress_bar(geo_engine: Engine) -> None:
+    env = clean_env(BORDERWATCH_DATABASE_URL=geo_engine.url.render_as_string(hide_password=False),
+                    BORDERWATCH_LOG_LEVEL="INFO")
+    screen = _in_a_terminal([sys.executable, "-m", "dashboard.cli", "load", "incidents",
+                             str(TEST_DATA / "incidents_good.csv")], env)
+    assert "%|" in screen, screen  # a bar was drawn
+    logged = list(re.finditer(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO ", screen))
+    assert logged, screen  # the rollup refresh is logged while the bar is up
+    for m in logged:
+        assert screen[m.start() - 1] in "\r\n", repr(screen[max(0, m.start() - 80):m.end()])
