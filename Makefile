@@ -7,7 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BW     := $(BIN)/borderwatch
 STAMP  := $(VENV)/.installed
-APT    := DEBIAN_FRONTEND=noninteractive apt-get
+# apt-get that waits (10 min at most) for another apt or dpkg run's locks instead of failing
+# with exit 100; standard library only, so the system Python runs it before the venv exists.
+APT    := $(PYTHON) etl/warehouse/apt.py
 
 .PHONY: run serve test install system-python browser-deps pdf-deps postgis db-stop bench lint readme-settings clean help
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from etl.errors import DatabaseUnavailable, PostgisMissing
 from etl.settings import Settings
+from etl.warehouse.apt import apt_get
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,12 @@ def postgis_available(bin_dir: Path) -> bool:
 
 
 def _apt_install(packages: list[str]) -> None:
+    """``apt-get update`` and ``install``, waiting for another apt run's locks (``apt.py``)."""
     log.warning("Installing %s with apt-get (one-time set-up)...", " ".join(packages))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    update = subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, text=True)
+    update = apt_get(["update", "-qq"])
     if update.returncode != 0:
         log.warning("apt-get update failed: %s", update.stderr.strip()[-500:])
-    res = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *packages], env=env, capture_output=True, text=True
-    )
+    res = apt_get(["install", "-y", "-qq", *packages])
     if res.returncode != 0:
         raise PostgisMissing(
             f"Installing {' '.join(packages)} with apt-get failed.\n{MISSING_HELP}",
