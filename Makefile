@@ -54,13 +54,13 @@ browser-deps:
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium chromium-driver"; exit 1; fi; \
 	fi
 
-# pdftotext/pdftoppm: the briefing tests read the generated PDF back (apt waits for the dpkg lock).
+# pdftotext/pdftoppm: the briefing tests read the generated PDF back.
 pdf-deps:
 	@if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing poppler-utils with apt-get..."; \
-	    $(APT) -o DPkg::Lock::Timeout=600 update -qq && \
-	    $(APT) -o DPkg::Lock::Timeout=600 install -y -qq poppler-utils; \
+	    $(APT) update -qq && \
+	    $(APT) install -y -qq poppler-utils; \
 	  else echo "The briefing tests need pdftotext: sudo apt-get install poppler-utils"; exit 1; fi; \
 	fi
 
