@@ -17,7 +17,7 @@ from tqdm import tqdm
 from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
 from dashboard.queries import benchmarks, incidents
 from dashboard.viewstate import Filters, default_filters
-from etl.cli.common import safe, settings_from
+from etl.cli.common import TerminalBar, safe, settings_from
 from etl.errors import BorderwatchError, ConfigurationError
 from etl.warehouse.engine import get_engine
 
@@ -30,8 +30,8 @@ class _Bar:
 
     def __call__(self, label: str, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=total, desc="briefing", unit="step", file=sys.stderr,
-                             leave=False, dynamic_ncols=True)
+            self._bar = TerminalBar(total=total, desc="briefing", unit="step",
+                                    file=sys.stderr, leave=False, dynamic_ncols=True)
         self._bar.total = total
         self._bar.n = done
         self._bar.set_postfix_str(label, refresh=False)

@@ -55,17 +55,26 @@ class QuietProgress:
         return None
 
 
-class BarProgress:
-    """A tqdm bar on stderr (bytes or features of the file), with messages above it.
+class TerminalBar(tqdm):  # type: ignore[misc]
+    """A tqdm bar during whose life log records go through tqdm (cleared bar, the line, the
+    bar again), so a log line never lands on the bar's line. Every bar of the CLI is one."""
 
-    While the bar is up, log records go through tqdm too (cleared bar, the line, the bar
-    again), so a log line never lands on the bar's line.
-    """
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._logging = ExitStack()
+        self._logging.enter_context(logging_redirect_tqdm())
+        super().__init__(*args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        self._logging.close()  # log records go to stderr directly again (idempotent)
+
+
+class BarProgress:
+    """A tqdm bar on stderr (bytes or features of the file), with messages above it."""
 
     def __init__(self, label: str) -> None:
         self._label = label
         self._bar: tqdm | None = None
-        self._logging = ExitStack()
 
     def message(self, text: str) -> None:
         if self._bar is not None:
@@ -75,9 +84,9 @@ class BarProgress:
 
     def update(self, done: int, total: int, rows: int) -> None:
         if self._bar is None:
-            self._logging.enter_context(logging_redirect_tqdm())
-            self._bar = tqdm(total=total or None, desc=self._label, unit="B", unit_scale=True,
-                             file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._bar = TerminalBar(total=total or None, desc=self._label, unit="B",
+                                    unit_scale=True, file=sys.stderr, leave=False,
+                                    dynamic_ncols=True)
         self._bar.n = done
         self._bar.set_postfix_str(f"{rows:,} rows", refresh=False)
         self._bar.refresh()
@@ -86,7 +95,6 @@ class BarProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        self._logging.close()  # log records go to stderr directly again
 
 
 def server_said(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from etl.cli import cli_group
 from etl.report import LoadReport
+from etl.settings import PROJECT_ROOT
 from tests.support import TEST_DATA, clean_env, query_rows
 
 
@@ -115,3 +116,12 @@ def test_a_log_line_never_shares_a_line_with_the_progress_bar(geo_engine: Engine
     assert logged, screen  # the rollup refresh is logged while the bar is up
     for m in logged:
         assert screen[m.start() - 1] in "\r\n", repr(screen[max(0, m.start() - 80):m.end()])
+
+
+def test_every_progress_bar_is_a_terminal_bar() -> None:
+    """The bars of load, demo load and briefing all keep log lines off their line."""
+    made_here = [f"{path.relative_to(PROJECT_ROOT)}:{n}"
+                 for folder in ("etl", "dashboard") for path in (PROJECT_ROOT / folder).rglob("*.py")
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"\btqdm\(", line)]
+    assert made_here == []  # a bar is a TerminalBar(...) (etl/cli/common.py)
