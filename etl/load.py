@@ -8,7 +8,6 @@ run row, load lock, one transaction, finish or fail) whose work is ``etl.pipelin
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from etl.validate import MEMORY_KEYS
 from etl.warehouse.engine import connect, driver_connection
 from etl.warehouse.locks import LOAD_LOCK_KEY
 from etl.warehouse.rejects import rejected_rows
+from etl.warehouse.runs import set_header
 
 #: Names tests and other modules take from the runner (each defined where its name says).
 __all__ = ["LOAD_LOCK_KEY", "LoadRunFailed", "iter_rejects", "load_file", "load_impact_levels"]
@@ -87,25 +87,16 @@ def load_file(
     src = (source if source is not None else path.stem).strip()
     if not src:
         raise InputFileError("the source name must not be empty")
-    checksum, has_nul = _scan(path)
     with recorded_run(engine, settings, kind=spec.kind, source=src, file_name=path.name,
-                      checksum=checksum, dry_run=dry_run, exclusive=not dry_run,
+                      checksum=inp.checksum, dry_run=dry_run, exclusive=not dry_run,
                       progress=progress) as run:
+        set_header(run.db, run.run_id, inp.headers)
         # a NUL may also hide in GeoJSON escapes or GeoPackage text: check every value
-        load_into(run, spec, inp, strict=strict, check_nul=has_nul or inp.fmt != "csv",
+        load_into(run, spec, inp, strict=strict, check_nul=inp.has_nul or inp.fmt != "csv",
                   memory_keys=memory_keys)
+        if inp.notes:
+            run.report.message = "; ".join(inp.notes)
     return run.report
-
-
-def _scan(path: Path) -> tuple[str, bool]:
-    """sha256 of the file and whether it holds a NUL byte (then every value is checked)."""
-    digest = hashlib.sha256()
-    nul = False
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-            nul = nul or b"\x00" in block
-    return digest.hexdigest(), nul
 
 
 def load_impact_levels(engine: Any, settings: Settings, path: Path, **options: Any

@@ -90,6 +90,8 @@ class LoadReport:
         if self.status == "failed":
             parts.append(f"  failed, nothing was loaded: {self.not_loaded:,} valid row(s) of "
                          f"the {self.read:,} read were not loaded")
+        elif self.message:
+            parts.append(f"  note: {self.message}")
         if self.reject_codes:
             ranked = sorted(self.reject_codes.items(), key=lambda kv: -kv[1])
             shown = ", ".join(f"{c} ×{n}" for c, n in ranked[:_REASONS_SHOWN])

@@ -40,7 +40,7 @@ SPEC = SourceSpec(
         Column("depth_km", "float", required=True, min_value=0),
         Column("valid_from", "date"),
         Column("valid_to", "date"),
-        Column("legal_basis", "text"),
+        Column("legal_basis", "text", max_length=500),
         Column("status", "enum", required=True, choices=STATUSES),
         Column("notes", "text"),
     ),

@@ -41,7 +41,7 @@ SPEC = SourceSpec(
     source_in_key=True,
     located=True,
     columns=(
-        Column("incident_id", "text", required=True, aliases=("id",)),
+        Column("incident_id", "text", required=True, max_length=100, aliases=("id",)),
         Column("occurred_at", "timestamp", required=True, not_future=True),
         Column("lat", "float", target=None, aliases=("latitude",)),
         Column("lon", "float", target=None, aliases=("lng", "long", "longitude")),
@@ -55,7 +55,7 @@ SPEC = SourceSpec(
         Column("impact", "enum", choices=IMPACT_LEVELS),
         Column("reporting_country", "ref", ref="country"),
         Column("sharing", "enum", choices=SHARING),
-        Column("description", "text"),
+        Column("description", "text", max_length=2_000),
     ),
     after_load=_refresh_rollup,
 )

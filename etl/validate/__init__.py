@@ -28,6 +28,8 @@ from etl.validate.spec import (
     REGION_BBOX,
     RESERVED,
     ROW,
+    TEXT_LIMIT,
+    UNREADABLE,
     Column,
     ColumnKind,
     Context,
@@ -41,6 +43,7 @@ from etl.validate.validator import ChunkResult, Validator, default_context
 __all__ = [
     "DENSE_KINDS", "EARLIEST", "FUTURE_TOLERANCE", "GEOM_LAT", "GEOM_LON", "GEOM_TYPE",
     "GEOM_WKT", "INT32_MAX", "MEMORY_KEYS", "OVERFLOW", "REGION_BBOX", "RESERVED", "ROW",
+    "TEXT_LIMIT", "UNREADABLE",
     "ChunkResult", "Column", "ColumnKind", "Context", "KeyStore", "Parsed", "Problems",
     "References", "SeenKeys", "SourceSpec", "Validator", "default_context",
 ]

@@ -32,6 +32,7 @@ from etl.validate.spec import (
     FALSE,
     FUTURE_TOLERANCE,
     INT32_MAX,
+    TEXT_LIMIT,
     TRUE,
     Column,
     Context,
@@ -86,14 +87,12 @@ class ColumnChecker:
             v = v.str.upper()
         elif col.case == "lower":
             v = v.str.lower()
-        if col.max_length:
-            long = (v.str.len() > col.max_length).to_numpy() & ~missing
-            self.problems.add(
-                long, "bad_text", col.name, f"{col.name} is longer than {col.max_length} characters"
-            )
-            missing = missing | long
-        if col.pattern:
-            bad = ~missing & ~v.str.fullmatch(col.pattern, na=False).to_numpy(dtype=bool)
+        limit = col.max_length or TEXT_LIMIT
+        long = (v.str.len() > limit).to_numpy() & ~missing
+        self.problems.add(long, "bad_text", col.name,
+                          f"{col.name} is longer than {limit:,} characters")
+        if col.pattern:  # (a value too long is rejected but still given: no 'missing' noise)
+            bad = ~missing & ~long & ~v.str.fullmatch(col.pattern, na=False).to_numpy(dtype=bool)
             shown = v.to_numpy(dtype=object)
             self.problems.add(bad, col.code or f"bad_{col.name}", col.name,
                               self._refused(col, shown, f"does not match {col.pattern}"))
@@ -235,8 +234,13 @@ class ColumnChecker:
         self.values[col.name] = values
 
     def _timestamp(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
-        values = parse_timestamps(v, missing)
-        self._temporal(col, v, missing, values, 86400e6, "an ISO 8601 date or date-time")
+        values, bad_offset = parse_timestamps(v, missing)
+        shown = v.to_numpy(dtype=object)
+        self.problems.add(bad_offset, "bad_date", col.name,
+                          lambda i: f"{col.name} {show(shown[i])} has a UTC offset that does "
+                          "not exist (they lie within -12:00 and +14:00)")
+        self._temporal(col, v, missing | bad_offset, values, 86400e6,
+                       "an ISO 8601 date or date-time (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS])")
 
     def _date(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
         values = parse_dates(v, missing)
@@ -246,7 +250,12 @@ class ColumnChecker:
         def conv(u: pd.Series) -> pd.Series:
             return u.str.upper().str.replace(r"\s+", "", regex=True).str.strip(";")
 
-        norm = by_unique(v, conv)
+        limit = col.max_length or TEXT_LIMIT
+        long = (v.str.len() > limit).to_numpy() & ~missing
+        self.problems.add(long, "bad_text", col.name,
+                          f"{col.name} is longer than {limit:,} characters")
+        missing = missing | long
+        norm = by_unique(v.where(~long, ""), conv)
         ok = norm.str.fullmatch(CODES, na=False).to_numpy()
         bad = ~missing & ~ok
         shown = v.to_numpy(dtype=object)

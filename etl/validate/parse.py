@@ -19,7 +19,6 @@ import pandas as pd
 
 #: ISO alpha-3 codes separated by ``;`` (the ``codes`` column kind, once normalised).
 CODES = re.compile(r"^[A-Z]{3}(?:;[A-Z]{3})*$")
-_AWARE = re.compile(r"\d[T ]\d{1,2}(?::?\d{2})*(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
 _ROUND = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|\d{2}|\d{2}-\d{2}))?$")
 
 
@@ -78,31 +77,49 @@ def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
     return nums
 
 
-_OFFSET = re.compile(r"(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$", re.I)
+#: What a date-time may look like: ``YYYY-MM-DD``, alone or with ``T`` or a space and
+#: ``HH:MM``, optional seconds and fraction, optional offset (``Z``, ``+02``, ``+0200``,
+#: ``+02:00``, ``+2:00``). Anything else (``2024/05/01``, ``2024-5-1``, ``20240501``) is not accepted.
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?\s*"
+    r"(?:Z|[+-]\d{1,2}(?::?\d{2})?)?)?", re.I)
+_OFFSET = re.compile(r"(?:Z|([+-])(\d{1,2})(?::?(\d{2}))?)$", re.I)
+#: The largest UTC offset in use anywhere (Kiribati, +14:00), in minutes.
+MAX_OFFSET_MINUTES = 14 * 60
 
 
 def _offset_of(suffix: str) -> tuple[int, float]:
-    """(characters to strip, offset in minutes) of a date-time's last six characters."""
+    """(characters to strip, offset in minutes) of a date-time's last six characters; the
+    offset is NaN when it cannot exist (beyond ±14:00, or 60 minutes and more)."""
     m = _OFFSET.search(suffix)
     if m is None:
         return 0, 0.0
     if m.group(1) is None:
         return 1, 0.0
-    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-    return len(m.group(0)), float(minutes if m.group(1) == "+" else -minutes)
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    total = hours * 60 + minutes
+    if minutes > 59 or total > MAX_OFFSET_MINUTES:
+        return len(m.group(0)), float("nan")
+    return len(m.group(0)), float(total if m.group(1) == "+" else -total)
 
 
-def parse_timestamps(v: pd.Series, missing: np.ndarray) -> np.ndarray:
+def parse_timestamps(v: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ISO 8601 strings -> float microseconds since the epoch (UTC); NaN when unparseable.
 
-    The offset (``Z``, ``+02:00``, ``+0200``, ``-03``) is cut off and read from the few
-    distinct suffixes; the naive rest is parsed by pandas' fast ISO 8601 path and shifted.
-    Date-only values and values without an offset are UTC.
+    Returns the values and a mask of those refused for an offset that cannot exist (beyond
+    ±14:00). Only the shapes of ``ISO_DATETIME`` are read. The offset is cut off and read from
+    the few distinct suffixes; the naive rest is parsed by pandas' fast ISO 8601 path and
+    shifted (numpy's parser takes the years pandas cannot hold, after 2262). Date-only values
+    and values without an offset are UTC.
     """
     out = np.full(len(v), np.nan)
+    bad_offset = np.zeros(len(v), dtype=bool)
     present = ~missing
+    if present.any():
+        shaped = v.str.fullmatch(ISO_DATETIME, na=False).to_numpy(dtype=bool) & present
+        present = shaped
     if not present.any():
-        return out
+        return out, bad_offset
     vals = v[present].to_numpy(dtype=object)
     timed = np.fromiter((len(x) > 10 for x in vals), dtype=bool, count=len(vals))
     strip = np.zeros(len(vals), dtype=np.int64)
@@ -117,35 +134,27 @@ def parse_timestamps(v: pd.Series, missing: np.ndarray) -> np.ndarray:
         [x[: len(x) - k].rstrip() if k else x for x, k in zip(vals, strip.tolist(), strict=True)],
         dtype=object,
     )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ts = pd.to_datetime(heads, format="ISO8601", errors="coerce")
-    except (ValueError, TypeError):
-        return _parse_timestamps_slow(v, missing)
-    if str(ts.dtype) != "datetime64[ns]":  # an offset we did not recognise is left
-        return _parse_timestamps_slow(v, missing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ts = pd.to_datetime(heads, format="ISO8601", errors="coerce")
     ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-    ns[ts.isna().to_numpy()] = np.nan
-    out[present] = ns / 1000.0 - offset * 60e6
-    return out
+    nat = ts.isna().to_numpy()
+    ns[nat] = np.nan
+    micros = ns / 1000.0
+    if nat.any():  # years pandas cannot hold (after 2262): numpy's microseconds
+        micros[nat] = [_micros(h) for h in heads[nat].tolist()]
+    where = np.flatnonzero(present)
+    out[where] = micros - offset * 60e6
+    bad_offset[where] = np.isnan(offset)
+    return out, bad_offset
 
 
-def _parse_timestamps_slow(v: pd.Series, missing: np.ndarray) -> np.ndarray:
-    """Element-wise fallback: aware and naive values parsed apart (pandas mixes them up)."""
-    out = np.full(len(v), np.nan)
-    present = ~missing
-    vals = v[present]
-    aware = vals.str.contains(_AWARE, na=False).to_numpy()
-    parsed = np.full(len(vals), np.nan)
-    for group in (aware, ~aware):
-        if group.any():
-            ts = pd.to_datetime(vals[group], format="ISO8601", utc=True, errors="coerce")
-            ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
-            ns[ts.isna().to_numpy()] = np.nan
-            parsed[group] = ns / 1000.0
-    out[present] = parsed
-    return out
+def _micros(text: str) -> float:
+    try:
+        return float(np.datetime64(text.replace(" ", "T").replace(",", "."), "us")
+                     .astype("int64"))
+    except ValueError:
+        return np.nan
 
 
 def parse_dates(v: pd.Series, missing: np.ndarray) -> np.ndarray:
@@ -155,13 +164,24 @@ def parse_dates(v: pd.Series, missing: np.ndarray) -> np.ndarray:
         ok = u.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False)
         d = pd.to_datetime(u.where(ok, None), format="%Y-%m-%d", errors="coerce")
         days = d.to_numpy(dtype="datetime64[D]").astype("int64").astype(float)
-        days[d.isna().to_numpy()] = np.nan
+        nat = d.isna().to_numpy()
+        days[nat] = np.nan
+        late = nat & ok.to_numpy(dtype=bool)  # years pandas cannot hold (after 2262)
+        if late.any():
+            days[late] = [_days(x) for x in u[late].tolist()]
         return pd.Series(days)
 
     out = np.full(len(v), np.nan)
     if (~missing).any():
         out[~missing] = by_unique(v[~missing], conv).to_numpy(dtype=float)
     return out
+
+
+def _days(text: str) -> float:
+    try:
+        return float(np.datetime64(text, "D").astype("int64"))
+    except ValueError:
+        return np.nan
 
 
 def round_date(label: str) -> float:

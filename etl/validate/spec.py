@@ -29,13 +29,17 @@ GEOM_LON = "__geom_lon"
 GEOM_LAT = "__geom_lat"
 GEOM_TYPE = "__geom_type"
 GEOM_WKT = "__geom_wkt"
-RESERVED = (ROW, OVERFLOW, GEOM_LON, GEOM_LAT, GEOM_TYPE, GEOM_WKT)
+UNREADABLE = "__unreadable"  # why the reader could not read a feature (GDAL's words)
+RESERVED = (ROW, OVERFLOW, GEOM_LON, GEOM_LAT, GEOM_TYPE, GEOM_WKT, UNREADABLE)
 
 #: The region: lon_min, lat_min, lon_max, lat_max (Slovenia to eastern Türkiye, Crete to Hungary).
 REGION_BBOX = (12.0, 35.0, 46.0, 48.0)
 EARLIEST = date(1990, 1, 1)
 FUTURE_TOLERANCE = timedelta(minutes=10)
 INT32_MAX = 2**31 - 1
+#: Characters a text value may hold unless its column says otherwise (``max_length``); also
+#: the limit of each value of an extra column (kept in ``attrs``).
+TEXT_LIMIT = 1_000
 #: Text read as true / false by ``bool`` columns (lower case; empty is false).
 TRUE = ("true", "t", "yes", "y", "1")
 FALSE = ("false", "f", "no", "n", "0", "")
@@ -61,7 +65,8 @@ class Column:
     choices, ref, min_value, max_value, not_future, max_length, pattern
         What a value may be: a vocabulary, a code of a reference set (see
         ``etl.warehouse.references``), a range, not after the load, at most so many
-        characters, a regular expression the whole (text) value must match.
+        characters (text and codes; default ``TEXT_LIMIT``), a regular expression the whole
+        (text) value must match.
     code, message
         Reject code (and message, ``{value}`` is the value as written) of a value that the
         rules above refuse; default ``unknown_<name>`` for vocabularies and references,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.report import Reject
+from etl.report import Reason, Reject
 from etl.settings import Settings
 from etl.validate.columns import ColumnChecker
 from etl.validate.duplicates import (
@@ -35,6 +35,8 @@ from etl.validate.spec import (
     OVERFLOW,
     REGION_BBOX,
     ROW,
+    TEXT_LIMIT,
+    UNREADABLE,
     Context,
     Lookup,
     Parsed,
@@ -99,6 +101,8 @@ class Validator:
         raw_names
             Column in ``frame`` -> header as written in the file (for the reject's raw text).
         """
+        if UNREADABLE in frame.columns:
+            return self._with_unreadable(frame, raw_names)
         n = len(frame)
         chk = ColumnChecker(self.spec, frame, self.refs, self.ctx)
         chk.run()
@@ -112,7 +116,9 @@ class Validator:
             v = strings(chk.raw(name), few=False)
             nul = has_nul(v, self.ctx.check_nul)
             p.add(nul, "bad_text", name, f"{name} contains a NUL character")
-            extras[name] = np.where(empty(v) | nul, None, v.to_numpy(dtype=object))
+            long = (v.str.len() > TEXT_LIMIT).to_numpy() & ~nul
+            p.add(long, "bad_text", name, f"{name} is longer than {TEXT_LIMIT:,} characters")
+            extras[name] = np.where(empty(v) | nul | long, None, v.to_numpy(dtype=object))
         values: dict[str, Any] = dict(chk.values)
         if self.spec.located:
             lon, lat = check_location(chk)
@@ -151,6 +157,22 @@ class Validator:
         return hash_frame(text, HASH_KEYS[1], frozenset(cols))
 
     # -- internals ------------------------------------------------------------------------
+
+    def _with_unreadable(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> ChunkResult:
+        """Rows the reader could not read are rejected (``bad_feature``) as they are; the
+        others are validated."""
+        why = frame[UNREADABLE].astype(object).fillna("").to_numpy(dtype=object)
+        broken = why != ""
+        good = self.validate(frame[~broken].drop(columns=UNREADABLE).reset_index(drop=True),
+                             raw_names)
+        rows = frame[ROW].to_numpy(dtype=np.int64)
+        lost = [Reject(int(rows[i]), {"feature": str(int(rows[i]))},
+                       [Reason("bad_feature", "geometry",
+                               f"feature {int(rows[i])} cannot be read: {why[i]}")])
+                for i in np.flatnonzero(broken)]
+        rejects = sorted(good.rejects + lost, key=lambda r: r.row_number)
+        return ChunkResult(good.accepted, good.accepted_rows, rejects, good.duplicates,
+                           len(frame))
 
     def _content(self, values: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
         content = {k: values[k] for k in sorted(values)}
