@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from typing import Any
@@ -12,8 +11,9 @@ import click
 from etl.cli.common import cli_group, safe, settings_from
 from etl.errors import BorderwatchError
 from etl.load import iter_rejects
+from etl.warehouse import csv_export
 from etl.warehouse.engine import connect, driver_connection, get_engine
-from etl.warehouse.runs import run_info
+from etl.warehouse.runs import RunInfo, run_info
 
 
 @cli_group.command("rejects")
@@ -33,7 +33,7 @@ def rejects(ctx: click.Context, run_id: int | None, as_csv: bool) -> None:
         )
     rows = iter_rejects(engine, info.run_id)
     if as_csv:
-        _rejects_csv(rows)
+        _rejects_csv(info, rows)
         return
     _rejects_text(info, rows)
 
@@ -49,36 +49,36 @@ def _rejects_text(info: Any, rows: Any) -> None:
         click.echo("  raw: " + json.dumps(raw, ensure_ascii=False))
 
 
-def _rejects_csv(rows: Any) -> None:
-    """Two passes would need the column list first; keep the first 1,000 rows to find it."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+def _rejects_csv(info: RunInfo, rows: Any) -> None:
+    """Row number, codes, messages, then the file's columns in the file's order (and what the
+    rows held beyond them: surplus fields, a geometry), every cell safe in a spreadsheet
+    (``etl.warehouse.csv_export``). Columns beyond the header are found in the first 1,000
+    rows."""
+    out = csv_export.writer(sys.stdout)
+    columns = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(info.header or [])]
     buffered: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
-    columns: list[str] = []
     header_done = False
 
     def emit(number: int, raw: dict[str, Any], reasons: list[dict[str, Any]]) -> None:
-        writer.writerow([
+        out.writerow([
             number, ";".join(str(r.get("code")) for r in reasons),
             " | ".join(str(r.get("message")) for r in reasons),
             *[raw.get(c, "") for c in columns],
         ])
 
-    for item in rows:
-        if not header_done:
-            buffered.append(item)
-            for key in item[1]:
-                if key not in columns:
-                    columns.append(key)
-            if len(buffered) < 1000:
-                continue
-            writer.writerow(["row_number", "codes", "messages", *columns])
-            header_done = True
-            for b in buffered:
-                emit(*b)
-            buffered = []
-            continue
-        emit(*item)
-    if not header_done:
-        writer.writerow(["row_number", "codes", "messages", *columns])
+    def start() -> None:
+        out.writerow(["row_number", "codes", "messages", *columns])
         for b in buffered:
             emit(*b)
+
+    for item in rows:
+        if header_done:
+            emit(*item)
+            continue
+        buffered.append(item)
+        columns.extend(k for k in item[1] if k not in columns)
+        if len(buffered) >= 1000:
+            start()
+            header_done = True
+    if not header_done:
+        start()

@@ -26,6 +26,7 @@ _FINAL = (
     " rows_unchanged = %(unchanged)s, rows_rejected = %(rejected)s,"
     " duration_s = %(duration_s)s, message = %(message)s WHERE run_id = %(run_id)s"
 )
+_HEADER = "UPDATE load_run SET header = %s WHERE run_id = %s"
 _RUNNING = "SELECT run_id FROM load_run WHERE status = 'running' AND run_id <> %s"
 _INTERRUPTED = (
     "UPDATE load_run SET status = 'failed', finished_at = now(), message = %s"
@@ -38,10 +39,10 @@ _RECENT = (
     " rows_inserted, rows_updated, rows_unchanged, rows_rejected, duration_s, message"
     " FROM load_run ORDER BY run_id DESC LIMIT %s"
 )
-_INFO = ("SELECT run_id, kind, source, file_name, status, rows_rejected FROM load_run"
+_INFO = ("SELECT run_id, kind, source, file_name, status, rows_rejected, header FROM load_run"
          " WHERE run_id = %s")
 _LATEST_FILE_LOAD = (
-    "SELECT run_id, kind, source, file_name, status, rows_rejected FROM load_run"
+    "SELECT run_id, kind, source, file_name, status, rows_rejected, header FROM load_run"
     " WHERE kind <> ALL(%s) ORDER BY run_id DESC LIMIT 1"
 )
 
@@ -78,6 +79,11 @@ def finish(db: psycopg.Connection, report: Counts) -> None:
     })
 
 
+def set_header(db: psycopg.Connection, run_id: int, header: list[str]) -> None:
+    """Keep the header of the run's file as written (the order of its columns)."""
+    db.execute(_HEADER, (header, run_id))
+
+
 def close_dead_runs(db: psycopg.Connection, run_id: int, alive: Any) -> None:
     """Mark 'running' runs other than ``run_id`` failed when ``alive(other)`` says their
     process is gone (``etl.warehouse.locks`` asks the run lock)."""
@@ -102,6 +108,7 @@ class RunInfo:
     file_name: str
     status: str
     rows_rejected: int
+    header: list[str] | None = None
 
 
 def run_info(db: psycopg.Connection, run_id: int | None = None) -> RunInfo | None:

@@ -159,6 +159,7 @@ load_run = Table(
     Column("rows_rejected", Integer, nullable=False, server_default="0"),
     Column("duration_s", Float),
     Column("message", Text),
+    Column("header", ARRAY(Text), comment="Header of the file as written (file loads)"),
     CheckConstraint(_in("status", ("running", "succeeded", "failed")), name="ck_load_run_status"),
 )
 
