@@ -31,7 +31,11 @@ from bench.report import Section, Target, mib, secs, table
 from etl.warehouse.schema import incident
 
 MEMORY_TARGET = 500_000_000  # bytes: 500 MB = 476.8 MiB
-RATIO_TARGET = 2.0
+#: Issue 8: first load at most 6x `psql \copy` and at most `to_postgis`; a reload of the
+#: unchanged file at most 3x `\copy`.
+FIRST_TARGET = 6.0
+TO_POSTGIS_TARGET = 1.0
+RELOAD_TARGET = 3.0
 SOURCE = "bench"
 Say = Callable[[str], None]
 
@@ -185,6 +189,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
         f"({stored:,} rows in `incident` afterwards)"
         + (f"; second load: {_counts(reports['second'])}." if "second" in reports else "."),
     ]
+    lines += ["", *_stage_table(reports)]
     targets: list[Target] = []
     if ref is not None:
         ratio = first.run.seconds / ref.run.seconds
@@ -194,12 +199,20 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
                   f"(typed) = {first.run.seconds / typed:.2f}×; load ÷ `to_postgis` = "
                   f"{first.run.seconds / tp:.2f}× (to_postgis ÷ load = "
                   f"{tp / first.run.seconds:.2f}×)."]
-        targets.append(Target(f"Load {rows:,} rows, end to end, vs `psql \\copy` (text)",
-                              f"≤ {RATIO_TARGET:g}×", f"{ratio:.2f}× "
+        targets.append(Target(f"First load of {rows:,} rows vs `psql \\copy` (text)",
+                              f"≤ {FIRST_TARGET:g}×", f"{ratio:.2f}× "
                               f"({secs(first.run.seconds)} vs {secs(ref.run.seconds)})",
-                              ratio <= RATIO_TARGET))
-        targets.append(Target(f"Load {rows:,} rows vs `GeoDataFrame.to_postgis`", "report",
-                              f"{first.run.seconds / tp:.2f}×", None))
+                              ratio <= FIRST_TARGET))
+        targets.append(Target(f"First load of {rows:,} rows vs `GeoDataFrame.to_postgis`",
+                              f"≤ {TO_POSTGIS_TARGET:g}×", f"{first.run.seconds / tp:.2f}× "
+                              f"({secs(first.run.seconds)} vs {secs(tp)})",
+                              first.run.seconds / tp <= TO_POSTGIS_TARGET))
+        if "second" in steps:
+            again = steps["second"].run.seconds / ref.run.seconds
+            targets.append(Target(f"Reload of the unchanged {rows:,} rows vs `psql \\copy`",
+                                  f"≤ {RELOAD_TARGET:g}×", f"{again:.2f}× "
+                                  f"({secs(steps['second'].run.seconds)})",
+                                  again <= RELOAD_TARGET))
     targets.append(Target(f"Peak memory of the load, {rows:,} rows", "< 500 MB (476.8 MiB)",
                           f"{mib(first.run.peak_tree_rss)} "
                           f"({first.run.peak_tree_rss / 1e6:,.0f} MB)",
@@ -226,6 +239,20 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
                 "stored": stored, "cli_startup_s": startup_s}
     return Section(key=f"load-{rows}", markdown="\n".join(lines), targets=targets,
                    data=data_out, facts={"rows": rows, "peak_rss": first.run.peak_tree_rss})
+
+
+def _stage_table(reports: dict[str, dict[str, Any]]) -> list[str]:
+    """Where each load's time went, from the loader's own report (``stages``, seconds): the
+    main thread's stages add up to its wall time; the writer thread runs beside them."""
+    loads = [(k, r.get("stages") or {}) for k, r in reports.items()]
+    names = list(dict.fromkeys(n for _, stages in loads for n in stages))
+    if not names:
+        return []
+    header = ["stage", *[f"{k} load" for k, _ in loads]]
+    body = [[n, *[secs(stages[n]) if n in stages else "—" for _, stages in loads]]
+            for n in names]
+    return ["Where the time goes (the loader's own stage timings, one run):", "",
+            table(header, body)]
 
 
 __all__ = ["run", "loaded_database", "load_command"]

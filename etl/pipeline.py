@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etl import enrich
@@ -52,46 +55,104 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
     radius_m = settings.bcp_radius_km * 1000.0
     staging = True
     accepted_rows = 0
+    clock = _Clock(report.stages)
+    classify = getattr(store, "classify", None) if geo is not None else None
+    chunks = _whole(inp, spec) if spec.whole_file else prefetched(inp.chunks())
     try:
-        for chunk in (_whole(inp, spec) if spec.whole_file else prefetched(inp.chunks())):
-            result = validator.validate(chunk.frame, inp.raw_names)
+        while True:
+            with clock("read"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            with clock("validate"):
+                result = validator.validate(chunk.frame, inp.raw_names)
             report.read += result.n_read
             report.unchanged += result.duplicates
             if result.rejects:
                 report.rejected += len(result.rejects)
                 report.count_reasons(result.rejects)
-                writer.submit(partial(copy_rejects, db, run.run_id, result.rejects))
+                with clock("wait for the writer"):
+                    writer.submit(partial(copy_rejects, db, run.run_id, result.rejects))
                 staging = staging and not strict
             accepted_rows += len(result.accepted_rows)
             if staging and len(result.accepted_rows):
                 accepted = result.accepted
+                classes = None
+                if classify is not None:  # unchanged rows are not enriched, nor written
+                    with clock("classify keys"):
+                        classes = classify(accepted, run.conn.engine)
                 if geo is not None:
-                    accepted.update(enrich.enrich_points(
-                        geo, accepted["lon"], accepted["lat"], bcp_radius_m=radius_m,
-                        reporting=accepted.get("reporting_country"),
-                        bcp_code=accepted.get("bcp_code")))
+                    with clock("enrich"):
+                        _enrich(geo, accepted, None if classes is None else classes.written,
+                                radius_m)
                 estimate = int(report.read * chunk.total / chunk.done) if chunk.done else 0
-                writer.submit(partial(store.write, accepted, estimate))
+                with clock("wait for the writer"):
+                    writer.submit(partial(store.write, accepted, estimate, classes))
             run.progress.update(chunk.done, chunk.total, report.read)
-        writer.finish()
+        with clock("wait for the writer"):
+            writer.finish()
     except BaseException:
         writer.abort()
         raise
     finally:
         keys.close()
+        getattr(store, "close", lambda: None)()
+        report.stages["write (writer thread)"] = round(writer.busy, 3)
     if strict and report.rejected:
         run.fail(f"strict mode: {report.rejected:,} row(s) rejected, nothing was loaded "
                  f"(see: borderwatch rejects --run {run.run_id})")
         return accepted_rows  # the rejects are kept with the failed run
     if not report.dry_run:
         run.progress.message(f"writing the rows of {spec.label} to {spec.table}…")
-    inserted, updated, unchanged = store.finish()
+    with clock("finish the table (updates, indexes)"):
+        inserted, updated, unchanged = store.finish()
     report.inserted += inserted
     report.updated += updated
     report.unchanged += unchanged
     if not report.dry_run and spec.after_load is not None:
-        spec.after_load(run)
+        with clock("after the load (rollup)"):
+            spec.after_load(run)
     return accepted_rows
+
+
+class _Clock:
+    """Seconds spent per stage, added up into ``stages`` (the report's)."""
+
+    def __init__(self, stages: dict[str, float]) -> None:
+        self.stages = stages
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - began
+            self.stages[stage] = round(self.stages.get(stage, 0.0) + spent, 3)
+
+
+def _enrich(geo: enrich.Geography, acc: dict[str, Any], rows: np.ndarray | None,
+            radius_m: float) -> None:
+    """Add the enrichment columns to the accepted rows (only to ``rows``, when given: the
+    others get empty values, never written)."""
+    if rows is not None and not rows.all():
+        sub = {k: acc[k][rows] if acc.get(k) is not None else None
+               for k in ("reporting_country", "bcp_code")}
+        part = enrich.enrich_points(geo, acc["lon"][rows], acc["lat"][rows],
+                                    bcp_radius_m=radius_m, reporting=sub["reporting_country"],
+                                    bcp_code=sub["bcp_code"])
+        n = len(rows)
+        for name, values in part.items():
+            full = (np.full(n, None, dtype=object) if values.dtype == object
+                    else np.zeros(n, dtype=values.dtype))
+            if values.dtype.kind == "f":
+                full[:] = np.nan
+            full[rows] = values
+            acc[name] = full
+        return
+    acc.update(enrich.enrich_points(geo, acc["lon"], acc["lat"], bcp_radius_m=radius_m,
+                                    reporting=acc.get("reporting_country"),
+                                    bcp_code=acc.get("bcp_code")))
 
 
 def _whole(inp: InputFile, spec: SourceSpec) -> Iterator[Chunk]:
@@ -149,6 +210,7 @@ class _Writer:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self.busy = 0.0  # seconds spent running jobs
         self._thread = threading.Thread(target=self._loop, name="bw-load-writer", daemon=True)
         self._thread.start()
 
@@ -159,10 +221,13 @@ class _Writer:
                 return
             if self._error is not None or self._stop.is_set():
                 continue
+            began = time.perf_counter()
             try:
                 job()
             except BaseException as exc:  # handed to the caller's thread, raised there
                 self._error = exc
+            finally:
+                self.busy += time.perf_counter() - began
 
     def _raise(self) -> None:
         if self._error is not None:

@@ -57,6 +57,8 @@ class LoadReport:
     status: str = "running"
     message: str | None = None
     reject_codes: dict[str, int] = field(default_factory=dict)
+    #: Seconds spent per stage of a load (read, validate, enrich, write, ...), for benchmarks.
+    stages: dict[str, float] = field(default_factory=dict)
 
     def balanced(self) -> bool:
         return self.read == (self.inserted + self.updated + self.unchanged + self.rejected

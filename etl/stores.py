@@ -30,6 +30,7 @@ import psycopg
 from etl import enrich, pgcopy
 from etl.validate import References, SourceSpec
 from etl.warehouse import facts
+from etl.warehouse.engine import side_connection
 from etl.warehouse.facts import TableColumn
 from etl.warehouse.upserts import upsert_rows
 
@@ -61,9 +62,23 @@ class Target:
 class Store(Protocol):
     """Where accepted rows go (see the module doc)."""
 
-    def write(self, acc: dict[str, Any], estimated_rows: int) -> None: ...
+    def write(self, acc: dict[str, Any], estimated_rows: int,
+              classes: Classes | None = None) -> None: ...
 
     def finish(self) -> tuple[int, int, int]: ...
+
+
+@dataclass
+class Classes:
+    """Accepted rows of a chunk split by what the table holds: ``new`` (key not there),
+    ``changed`` (key there, other content); the others are unchanged."""
+
+    new: np.ndarray
+    changed: np.ndarray
+
+    @property
+    def written(self) -> np.ndarray:
+        return self.new | self.changed
 
 
 def attrs_json(acc: dict[str, Any], names: list[tuple[str, str]], n: int) -> np.ndarray:
@@ -174,14 +189,38 @@ class FactStore:
         scope = t.source if self.spec.source_in_key else None
         self.scope = scope
         self.lookup = facts.has_rows(self.db, self.spec.table, scope)
+        self.side: tuple[Any, psycopg.Connection] | None = None
 
-    def write(self, acc: dict[str, Any], estimated_rows: int) -> None:
-        """Classify and send one chunk of accepted rows."""
+    def classify(self, acc: dict[str, Any], engine: Any) -> Classes:
+        """Which accepted rows are new, changed, unchanged, asked on a connection of its own
+        (from any thread, before the rows are enriched: unchanged rows need no enrichment).
+
+        The table as committed is what counts: writers are locked out during the load, and a
+        key of this file cannot come back in a later chunk (the validator's duplicates), so
+        the rows this load wrote earlier do not matter."""
+        n = len(acc["__h1"])
+        if not self.lookup:
+            return Classes(np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
+        if self.side is None:
+            self.side = side_connection(engine, "borderwatch-key-lookup")
+        return Classes(*self._classify(acc, n, self.side[1]))
+
+    def close(self) -> None:
+        """Close the side connection, if one was opened."""
+        side, self.side = self.side, None
+        if side is not None:
+            side[0].close()
+
+    def write(self, acc: dict[str, Any], estimated_rows: int,
+              classes: Classes | None = None) -> None:
+        """Classify (unless ``classes`` says) and send one chunk of accepted rows."""
         n = len(acc["__h1"])
         new = np.ones(n, dtype=bool)
         changed = np.zeros(n, dtype=bool)
-        if self.lookup:
-            new, changed = self._classify(acc, n)
+        if classes is not None:
+            new, changed = classes.new, classes.changed
+        elif self.lookup:
+            new, changed = self._classify(acc, n, self.db)
         self.new += int(new.sum())
         self.changed += int(changed.sum())
         self.unchanged += n - int(new.sum()) - int(changed.sum())
@@ -194,11 +233,12 @@ class FactStore:
         if changed.any():
             self._copy(self._stage("bw_changed"), _select(acc, changed))
 
-    def _classify(self, acc: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _classify(self, acc: dict[str, Any], n: int, db: psycopg.Connection
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """(new, changed) masks: look the chunk's keys up in the table."""
         texts = [_key_text(acc[name], col.typname)
                  for name, col in zip(self.key_names, self.key_cols, strict=True)]
-        found = facts.stored_hashes(self.db, self.spec.table, self.key_cols, texts, self.scope)
+        found = facts.stored_hashes(db, self.spec.table, self.key_cols, texts, self.scope)
         new = np.ones(n, dtype=bool)
         changed = np.zeros(n, dtype=bool)
         if found:
@@ -296,7 +336,8 @@ class UpsertStore:
             out["attrs"] = {k: acc[a][i] for k, a in self.attrs if acc[a][i] is not None}
         return out
 
-    def write(self, acc: dict[str, Any], estimated_rows: int) -> None:
+    def write(self, acc: dict[str, Any], estimated_rows: int,
+              classes: Classes | None = None) -> None:
         self.rows += [self.row(acc, i) for i in range(len(acc["__h1"]))]
 
     def finish(self) -> tuple[int, int, int]:

@@ -98,7 +98,7 @@ class ImpactStore:
         self.updates: list[Attribution] = []
         self.unchanged = 0
 
-    def write(self, acc: dict[str, Any], estimated_rows: int) -> None:
+    def write(self, acc: dict[str, Any], estimated_rows: int, classes: Any = None) -> None:
         for i in range(len(acc["__h1"])):
             a = Attribution(section_id=str(acc["section_id"][i]),
                             level=str(acc["impact_level"][i]), reason=acc["reason"][i],

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -57,6 +58,23 @@ def check_postgis(engine: Engine) -> str:
     """``postgis_full_version()`` of the warehouse."""
     with connect(engine) as conn:
         return str(conn.execute(text("SELECT postgis_full_version()")).scalar_one())
+
+
+def side_connection(engine: Engine, application_name: str) -> tuple[Any, psycopg.Connection]:
+    """A connection of its own for a load's side work (autocommit), taken from the engine's
+    pool and detached from it: closing the first item really closes it."""
+    pooled = engine.raw_connection()
+    try:
+        raw: psycopg.Connection = pooled.driver_connection  # type: ignore[assignment]
+        pooled.detach()
+        raw.rollback()
+        raw.autocommit = True
+        raw.execute("SELECT set_config('application_name', %s, false)", (application_name,))
+        raw.execute("SET jit = off")  # a big lookup would spend longer compiling than running
+    except BaseException:
+        pooled.close()
+        raise
+    return pooled, raw
 
 
 def driver_connection(conn: Connection) -> psycopg.Connection:

@@ -29,6 +29,7 @@ _SECONDARY_INDEXES = (
     " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary"
 )
+_PARALLEL_BUILD = "SET LOCAL max_parallel_maintenance_workers = 2"
 _SOURCES = "SELECT source, count(*) FROM incident GROUP BY source ORDER BY 2 DESC, 1"
 _DELETE_SOURCE = "DELETE FROM incident WHERE source = %s"
 
@@ -137,7 +138,10 @@ def drop_secondary_indexes(db: psycopg.Connection, table: str) -> list[str]:
 
 
 def create_indexes(db: psycopg.Connection, definitions: Sequence[str]) -> None:
-    """Create the indexes ``drop_secondary_indexes`` dropped (``pg_get_indexdef`` text)."""
+    """Create the indexes ``drop_secondary_indexes`` dropped (``pg_get_indexdef`` text), with
+    parallel workers where the server allows them."""
+    if definitions:
+        db.execute(_PARALLEL_BUILD)
     for definition in definitions:
         db.execute(sql.SQL(definition))  # type: ignore[arg-type]  # the catalogue's own text
 
