@@ -69,7 +69,7 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
 
     forum = result("forum")
     (pack,) = forum["briefing"]["runs"]
-    assert pack["pages"] == 11 and pack["bytes"] > 10_000 and pack["seconds"] > 0
+    assert pack["pages"] >= 11 and pack["bytes"] > 10_000 and pack["seconds"] > 0
     assert forum["page"]["round"]["n"] == forum["page"]["country"]["n"] == 5
     assert "| round callback" in blocks["forum"] and "Briefing pack" in blocks["forum"]
 
