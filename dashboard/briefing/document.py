@@ -27,6 +27,7 @@ from reportlab.platypus import (
 
 from dashboard.briefing import sections
 from dashboard.briefing.data import BriefingData
+from dashboard.briefing.figures import country_levels
 from dashboard.briefing.styles import FONT, ITALIC, MARGIN, MUTED, styles
 
 Step = Callable[[str], None]
@@ -100,8 +101,13 @@ def render(data: BriefingData, map_png: bytes, step: Step | None = None) -> tupl
     story += [NextPageTemplate("portrait")]
     for admin in data.admins:
         say(admin.name)
+        cells = data.cells_of(admin.iso2)
+        chart = None
+        if cells:
+            png = country_levels(cells, data.fw, width_cm=16)
+            chart = Image(io.BytesIO(png), width=16 * cm, height=_height(png, 16 * cm))
         story += [PageBreak()]
-        story += sections.country(data, st, admin)
+        story += sections.country(data, st, admin, chart)
     out = io.BytesIO()
     doc = _Doc(out, data)
     say("writing the PDF")

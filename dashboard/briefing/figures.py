@@ -20,7 +20,8 @@ from matplotlib.patches import Patch
 
 from dashboard.briefing.data import REGION, BriefingData
 from dashboard.components.layers import density_class, density_colors
-from dashboard.components.palette import IMPACT_LABELS, IMPACT_STYLES
+from dashboard.components.palette import IMPACT_LABELS, IMPACT_STYLES, level_color
+from dashboard.queries.benchmarks import Cell, Framework
 from etl.warehouse.schema import SECTION_IMPACT_LEVELS
 
 DPI = 170
@@ -51,9 +52,9 @@ def _dashes(pattern: object) -> Any:
     return (0, (on / 2.5, off / 2.5))
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = DPI) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
 
 
@@ -129,3 +130,33 @@ def _legend(data: BriefingData) -> list[Any]:
             f"{low:,} incidents" if high <= low else f"{low:,}-{high:,} incidents")
         handles.append(Patch(facecolor=palette[k], edgecolor="none", label=label))
     return handles
+
+
+def country_levels(cells: Sequence[Cell], fw: Framework, width_cm: float = 18.0) -> bytes:
+    """One administration's level per component in the round (filled dot, the level's colour)
+    and in the previous round (hollow dot, joined by an arrow); PNG bytes."""
+    comps = list(fw.components)
+    by_id = {c.component_id: c for c in cells}
+    height_cm = 1.6 + 0.29 * len(comps)
+    fig = Figure(figsize=(width_cm / 2.54, height_cm / 2.54))
+    ax = fig.add_axes((0.30, 1.3 / height_cm, 0.66, 1 - 1.55 / height_cm))
+    for y, comp in enumerate(comps):
+        cell = by_id.get(comp.component_id)
+        if cell is None:
+            continue
+        if cell.previous is not None and cell.previous != cell.level:
+            ax.annotate("", xy=(cell.level, y), xytext=(cell.previous, y),
+                        arrowprops={"arrowstyle": "->", "color": "#555", "lw": 0.9})
+        if cell.previous is not None:
+            ax.plot([cell.previous], [y], "o", mfc="white", mec="#555", ms=5.5, zorder=3)
+        ax.plot([cell.level], [y], "o", color=level_color(cell.level), mec="#333", ms=7, zorder=4)
+    ax.set_yticks(range(len(comps)), [c.name for c in comps], fontsize=6.5)
+    ax.set_ylim(len(comps) - 0.5, -0.5)
+    steps = [lv.level for lv in fw.levels]
+    ax.set_xticks(steps, [f"{lv.level} {lv.label}".replace(" and ", "\nand ").replace(
+        "Partially ", "Partially\n") for lv in fw.levels], fontsize=6.3)
+    ax.set_xlim(min(steps, default=0) - 0.3, max(steps, default=3) + 0.3)
+    ax.grid(axis="x", color="#E0E0E0", lw=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _png(fig, dpi=130)

@@ -11,7 +11,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table
 
 from dashboard.briefing.data import BriefingData
-from dashboard.briefing.styles import BOLD, LINE, table_style
+from dashboard.briefing.styles import BOLD, table_style
 from dashboard.components.benchmark_panels import FLOW_LABELS, arrow
 from dashboard.components.palette import CATEGORY_LABELS, IMPACT_LABELS, LEVEL_TEXT, level_color
 from dashboard.queries.benchmarks import OVERDUE, Administration, widest_gaps
@@ -186,15 +186,17 @@ def _regional_view(data: BriefingData, st: dict[str, Any]) -> list[Any]:
 # -- one administration -----------------------------------------------------------------------
 
 
-def country(data: BriefingData, st: dict[str, Any], admin: Administration) -> list[Any]:
-    """One administration's key figures for the period, benchmark changes and trainings."""
+def country(data: BriefingData, st: dict[str, Any], admin: Administration,
+            chart: Any = None) -> list[Any]:
+    """One administration's key figures for the period, benchmark levels and changes (with the
+    ``chart`` of its levels, if given) and trainings."""
     f = data.period
     out: list[Any] = [Paragraph(escape(admin.name), st["h1"])]
     if admin.footnote:
         out.append(_p(admin.footnote, st["small"]))
     out.append(_p(f"Key figures for {f.date_from} to {f.date_to}", st["subtitle"]))
     out += _incidents_and_flows(data, st, admin.iso2)
-    out += _benchmark_changes(data, st, admin.iso2)
+    out += _benchmark_changes(data, st, admin.iso2, chart)
     out += _programme(data, st, admin.iso2)
     return out
 
@@ -226,7 +228,8 @@ def _incidents_and_flows(data: BriefingData, st: dict[str, Any], iso2: str) -> l
     return [both, Spacer(1, 0.15 * cm), note]
 
 
-def _benchmark_changes(data: BriefingData, st: dict[str, Any], iso2: str) -> list[Any]:
+def _benchmark_changes(data: BriefingData, st: dict[str, Any], iso2: str,
+                       chart: Any = None) -> list[Any]:
     fw = data.fw
     cells = data.cells_of(iso2)
     o = data.overall.get(iso2)
@@ -239,22 +242,18 @@ def _benchmark_changes(data: BriefingData, st: dict[str, Any], iso2: str) -> lis
     if o.previous_mean is not None:
         line += f"; previous round {o.previous_mean:.2f}"
     out.append(_p(line + ".", st["body"]))
+    if chart is not None:
+        out += [chart, _p("Filled dot: the level in this round; hollow dot and arrow: the "
+                          "previous round's level.", st["small"])]
     names = {c.component_id: c.name for c in fw.components}
     order = {c.component_id: c.ordering for c in fw.components}
     changed = sorted((c for c in cells if c.change), key=lambda c: order.get(c.component_id, 0))
+    prev = next((c.previous_round for c in cells if c.previous_round), None)
     if changed:
-        rows: list[list[Any]] = [[_p(h, st["head"]) for h in ("Component", "Previous", "Now",
-                                                               "Change")]]
-        for c in changed:
-            rows.append([names.get(c.component_id, c.component_id),
-                         f"{c.previous} {fw.label(c.previous)} ({c.previous_round})",
-                         f"{c.level} {fw.label(c.level)}", f"{arrow(c.change)[0]} {c.change:+d}"])
-        t = Table(rows, colWidths=[5.2 * cm, 5.4 * cm, 5 * cm, 2.4 * cm], hAlign="LEFT",
-                  repeatRows=1)
-        t.setStyle(table_style())
-        out.append(t)
+        moves = "; ".join(f"{names.get(c.component_id, c.component_id)} {c.previous} → {c.level} "
+                          f"({fw.label(c.level)})" for c in changed)
+        out.append(_p(f"Changed since round {prev}: {moves}.", st["body"]))
     else:
-        prev = next((c.previous_round for c in cells if c.previous_round), None)
         out.append(_p(f"No level changed since round {prev}." if prev else
                       "First assessment: no previous round to compare with.", st["body"]))
     late = sorted((c for c in cells if c.recommendation_status(data.today) == OVERDUE),
@@ -262,7 +261,8 @@ def _benchmark_changes(data: BriefingData, st: dict[str, Any], iso2: str) -> lis
     if late:
         out.append(_p(f"Overdue recommendations: {len(late)}", st["h2"]))
         rows = [[_p(h, st["head"]) for h in ("Component", "Recommendation", "Deadline")]]
-        rows += [[names.get(c.component_id, c.component_id), _p(c.recommendation or "", st["cell"]),
+        rows += [[_p(names.get(c.component_id, c.component_id), st["cell"]),
+                  _p(c.recommendation or "", st["cell"]),
                   c.deadline.isoformat() if c.deadline else "—"] for c in late[:MAX_OVERDUE]]
         t = Table(rows, colWidths=[4.4 * cm, 11.2 * cm, 2.4 * cm], hAlign="LEFT", repeatRows=1)
         t.setStyle(table_style())
@@ -290,12 +290,8 @@ def _programme(data: BriefingData, st: dict[str, Any], iso2: str) -> list[Any]:
         return out + [_p("No training in the period.", st["body"])]
     out.append(_p(f"Trainings in the period: {_n(t.trainings)}, participants: "
                   f"{_n(t.participants)}.", st["body"]))
-    rows: list[list[Any]] = [[_p(h, st["head"]) for h in ("Topic", "Trainings", "Participants")]]
-    for topic, (n, p) in sorted(t.by_topic.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        rows.append([topic.replace("_", " "), _n(n), _n(p)])
-    table = Table(rows, colWidths=[6 * cm, 2.2 * cm, 2.6 * cm], hAlign="LEFT", repeatRows=1)
-    table.setStyle(table_style())
-    table.setStyle([("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("LINEBELOW", (0, -1), (-1, -1), 0.3,
-                                                            LINE)])
-    out.append(table)
+    topics = sorted(t.by_topic.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    out.append(_p("By topic: " + "; ".join(f"{topic.replace('_', ' ')} {_n(n)} ({_n(p)} "
+                                           "participants)" for topic, (n, p) in topics) + ".",
+                  st["body"]))
     return out
