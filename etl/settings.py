@@ -146,6 +146,62 @@ class Settings(BaseSettings):
     )
     demo_seed: int = Field(default=2009, description="Random seed of the demo dataset.")
     log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    hotspot_resolution: int = Field(
+        default=6, ge=4, le=8,
+        description=(
+            "H3 resolution of the hotspot analysis (4-8). 6: cells of about 36 km², 7.5 km "
+            "across, the scale of a patrol sector or the few km behind a crossing point."
+        ),
+    )
+    hotspot_k: int = Field(
+        default=1, ge=1, le=5,
+        description=(
+            "Rings of H3 neighbours in the Gi* neighbourhood "
+            "of a cell (the cell included)."
+        ),
+    )
+    hotspot_step_days: int = Field(
+        default=7, ge=1, le=91,
+        description=(
+            "Length of a time step of the emerging-hotspot "
+            "analysis in days (7: weeks from Monday)."
+        ),
+    )
+    hotspot_steps: int = Field(
+        default=104, ge=1, le=1000,
+        description=(
+            "Steps in the default period of borderwatch analyse "
+            "hotspots (ending with the latest incident)."
+        ),
+    )
+    hotspot_time_lag: int = Field(
+        default=1, ge=0, le=10,
+        description=(
+            "Earlier steps in the space-time Gi* neighbourhood "
+            "of a bin (0: each step alone)."
+        ),
+    )
+    hotspot_zone_km: float = Field(
+        default=30.0, gt=0, le=200,
+        description=(
+            "Depth of the land border zone whose H3 cells form the study area of the hotspot "
+            "analysis (plus every BCP's cell)."
+        ),
+    )
+    hotspot_alpha: float = Field(
+        default=0.05, gt=0, lt=1,
+        description=(
+            "FDR level at which a space-time bin counts as a "
+            "significant hot or cold bin (emerging patterns)."
+        ),
+    )
+    hotspot_trend_alpha: float = Field(
+        default=0.05, gt=0, lt=1,
+        description=(
+            "Significance level of the Mann-Kendall trend test of a "
+            "cell's z-scores (intensifying / diminishing)."
+        ),
+    )
 
     @property
     def pg_data_dir(self) -> Path:

@@ -134,6 +134,9 @@ def refresh(conn: Connection, *, run_id: int | None = None) -> RefreshReport:
          "tops": sorted({rollup_bucket(d, SPANS[-1]) for d in days})},
     ).fetchone()
     raw.execute("DELETE FROM incident_rollup_dirty WHERE day = ANY(%s)", (days,))
+    # the same days are stale for the hotspot analysis (etl/analytics/hotspot_store.py)
+    raw.execute("INSERT INTO hotspot_dirty (day) SELECT unnest(%s::date[]) ON CONFLICT DO NOTHING",
+                (days,))
     raw.execute("SELECT set_config('jit', %s, true)", (jit[0] if jit else "on",))
     return RefreshReport(days=len(days), rows=written, version=int(done[0]) if done else 0,
                          seconds=time.perf_counter() - began)

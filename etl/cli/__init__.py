@@ -2,13 +2,20 @@
 ``analyse``, ``demo``, ``config``).
 
 ``dashboard.cli`` is the composition root: it mounts this group and adds ``serve``.
-Importing ``reference``, ``ingest``, ``maintain``, ``demo`` and ``config`` registers their
+Importing ``reference``, ``ingest``, ``maintain``, ``analytics``, ``demo`` and ``config`` registers their
 commands.
 """
 
 from __future__ import annotations
 
-from etl.cli import config, demo, ingest, maintain, reference  # noqa: F401  (register commands)
+from etl.cli import (  # noqa: F401  (register commands)
+    analytics,
+    config,
+    demo,
+    ingest,
+    maintain,
+    reference,
+)
 from etl.cli.common import cli_group
 from etl.cli.db import db
 from etl.cli.load import load

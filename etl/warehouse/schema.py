@@ -443,3 +443,84 @@ def h3_parent_masks(resolution: int) -> tuple[int, int]:
     unused = (1 << ((15 - resolution) * 3)) - 1
     keep = ~((0xF << 52) | unused)
     return keep, (resolution << 52) | unused
+
+
+# -- hotspot analysis (written by etl/analytics/hotspot_job.py, read by dashboard/queries/hotspots.py)
+
+hotspot_count = Table(
+    "hotspot_count",
+    metadata,
+    Column("step", Date, primary_key=True, comment="First UTC day of the time step"),
+    Column("cell", BigInteger, primary_key=True, comment="H3 cell at hotspot_count_state.resolution"),
+    Column("c", ARRAY(Integer), nullable=False, comment="Incidents per category (INCIDENT_CATEGORIES order)"),
+    comment="Incidents per (time step, H3 cell): the cube of the hotspot analysis, recounted for "
+    "the steps that loads changed (hotspot_dirty)",
+    prefixes=["UNLOGGED"],
+)
+
+hotspot_count_state = Table(
+    "hotspot_count_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, server_default="1"),
+    Column("resolution", SmallInteger, nullable=False),
+    Column("step_days", SmallInteger, nullable=False),
+    Column("refreshed_at", DateTime(timezone=True)),
+    CheckConstraint("id = 1", name="ck_hotspot_count_state_single"),
+    comment="Unlogged like hotspot_count: after a crash both are empty and the next analysis "
+    "recounts every step",
+    prefixes=["UNLOGGED"],
+)
+
+hotspot_dirty = Table(
+    "hotspot_dirty",
+    metadata,
+    Column("day", Date, primary_key=True, comment="UTC day whose incidents a load changed"),
+    comment="Filled by every incident load or delete (rollup refresh); marks the hotspot analysis "
+    "stale; emptied by the next analysis",
+)
+
+HOTSPOT_CLASSES = ("hot_99", "hot_95", "hot_90", "not_significant", "cold_90", "cold_95", "cold_99")
+
+hotspot_analysis = Table(
+    "hotspot_analysis",
+    metadata,
+    Column("analysis_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("load_run.run_id"), comment="The hotspots run"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("period_from", Date, nullable=False, comment="First day of the first step"),
+    Column("period_to", Date, nullable=False, comment="Last day of the last step"),
+    Column("step_days", SmallInteger, nullable=False),
+    Column("steps", SmallInteger, nullable=False),
+    Column("resolution", SmallInteger, nullable=False, comment="H3 resolution"),
+    Column("k", SmallInteger, nullable=False, comment="Rings of neighbours"),
+    Column("lag", SmallInteger, nullable=False, comment="Earlier steps in the space-time neighbourhood"),
+    Column("zone_km", Float, nullable=False, comment="Depth of the land border zone"),
+    Column("alpha", Float, nullable=False, comment="FDR level of a significant bin (patterns)"),
+    Column("trend_alpha", Float, nullable=False, comment="Level of the Mann-Kendall trend test"),
+    Column("categories", ARRAY(String(24)), nullable=False, comment="Incident categories; empty: all"),
+    Column("cells", Integer, nullable=False, comment="Study cells"),
+    Column("incidents", Integer, nullable=False, comment="Incidents in the study cells and steps"),
+    Column("left_out", Integer, nullable=False, comment="Incidents of the steps outside the study area"),
+    Column("significant", Integer, nullable=False, comment="Cells hot or cold at 90 % or more"),
+    comment="The current hotspot analysis (one row; a new run replaces it)",
+)
+
+hotspot_cell = Table(
+    "hotspot_cell",
+    metadata,
+    Column("analysis_id", Integer, ForeignKey("hotspot_analysis.analysis_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("cell", BigInteger, primary_key=True, comment="H3 cell (int64)"),
+    Column("lat", Float, nullable=False, comment="Cell centre"),
+    Column("lon", Float, nullable=False),
+    Column("n", Integer, nullable=False, comment="Incidents over the period"),
+    Column("z", Float, nullable=False, comment="Gi* z-score over the period"),
+    Column("p", Float, nullable=False, comment="Two-sided p-value"),
+    Column("q", Float, nullable=False, comment="Benjamini-Hochberg adjusted p-value"),
+    Column("class", String(16), nullable=False),
+    Column("pattern", String(32), nullable=False, comment="Emerging hot spot category or no_pattern"),
+    Column("trend", SmallInteger, nullable=False, server_default="0",
+           comment="Mann-Kendall trend of the space-time z-scores: 1 rising, -1 falling, 0 none"),
+    Index("ix_hotspot_cell_position", "analysis_id", "lat", "lon"),
+    CheckConstraint(_in("class", HOTSPOT_CLASSES), name="ck_hotspot_cell_class"),
+)

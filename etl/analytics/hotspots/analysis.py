@@ -7,6 +7,7 @@ period is cut to the whole steps inside it, so a week still running never looks 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +109,8 @@ def count_events(study: np.ndarray, cells: np.ndarray, days: np.ndarray, steps: 
     return cube_from_counts(study, cells, index, np.ones(len(index)), steps.count)
 
 
-def analyse(study: np.ndarray, cube: np.ndarray, params: Params) -> Result:
+def analyse(study: np.ndarray, cube: np.ndarray, params: Params,
+            on_stage: Callable[[str], None] | None = None) -> Result:
     """Gi* over the period's totals, space-time Gi* over the cube, FDR, classes and patterns.
 
     Parameters
@@ -117,13 +119,19 @@ def analyse(study: np.ndarray, cube: np.ndarray, params: Params) -> Result:
         Sorted int64 ids of the study cells (``cells.zone_cells``), at ``params.resolution``.
     cube
         Counts, one row per study cell, one column per time step (oldest first).
+    on_stage
+        Told ``"gi*"``, ``"space-time gi*"`` and ``"patterns"`` as each stage starts.
     """
+    tell = on_stage or (lambda _name: None)
+    tell("gi*")
     w = H.neighbours(study, params.k)
     totals = cube.sum(axis=1)
     z = gi_star(totals, w)
     p = p_two_sided(z)
     q = fdr_bh(p)
+    tell("space-time gi*")
     st = space_time_gi(cube, w, params.lag)
+    tell("patterns")
     kinds, trends = patterns(st, params.alpha, params.trend_alpha)
     return Result(cells=study, n=totals.astype(np.int64), z=z, p=p, q=q, classes=classify(z, q),
                   patterns=kinds, trends=trends, space_time=st)
