@@ -1,5 +1,5 @@
-"""``python -m bench [all | load map render forum] [--rows N] [--quick] ...``: run the
-benchmarks, then update BENCHMARKS.md.
+"""``python -m bench [all | load map render forum hotspots] [--rows N] [--quick] ...``: run
+the benchmarks, then update BENCHMARKS.md.
 
 Examples
 --------
@@ -92,7 +92,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("benchmark", nargs="*", default=None, metavar="BENCHMARK",
-                   help="all (default), or one or more of: load, map, render, forum")
+                   help="all (default), or one or more of: load, map, render, forum, hotspots")
     p.add_argument("--rows", type=int, default=None,
                    help=f"incidents in the data set (default 1,000,000; --quick: {QUICK_ROWS:,})")
     p.add_argument("--days", type=int, default=None,
@@ -128,10 +128,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--private-cluster", action="store_true",
                    help="use a throwaway cluster of this run only (removed at the end)")
     args = p.parse_args(argv)
-    unknown = set(args.benchmark or []) - {"all", "load", "map", "render", "forum"}
+    unknown = set(args.benchmark or []) - {"all", "load", "map", "render", "forum", "hotspots"}
     if unknown:
         p.error(f"unknown benchmark {', '.join(sorted(unknown))} (use all, load, map, render, "
-                "forum)")
+                "forum, hotspots)")
     return args
 
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                        else PROJECT_ROOT / "BENCHMARKS.md")
     results_dir = args.results_dir or args.data_dir / ("results-quick" if quick else "results")
     chosen = args.benchmark or ["all"]
-    which = {"load", "map", "render", "forum"} if "all" in chosen else set(chosen)
+    which = {"load", "map", "render", "forum", "hotspots"} if "all" in chosen else set(chosen)
     began = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = _commit()
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
                 say=say)))
-        if which & {"map", "render", "forum"}:
+        if which & {"map", "render", "forum", "hotspots"}:
             from bench import map as map_bench
 
             url = map_bench.ensure_loaded(bench, data, say=say)
@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                         say=say), options)))
             finally:
                 bench.set_options(database, dict.fromkeys(options, ""))
+            if "hotspots" in which:
+                from bench import hotspots
+
+                sections.append(measured(lambda: hotspots.run(url, loaded, say=say)))
     say(f"done: {out} ({', '.join(s.key for s in sections[1:])}) in "
         f"{time.perf_counter() - began:.0f} s")
     return 0

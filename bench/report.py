@@ -96,7 +96,7 @@ class Section:
 
 def _order(key: str) -> tuple[int, int, str]:
     prefix, _, rest = key.partition("-")
-    rank = {"machine": 0, "load": 1, "map": 2, "render": 3, "forum": 4}.get(prefix, 9)
+    rank = {"machine": 0, "load": 1, "map": 2, "render": 3, "forum": 4, "hotspots": 5}.get(prefix, 9)
     size = int(rest) if rest.isdigit() else 0
     return rank, size, key
 

@@ -36,18 +36,19 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--rows", str(ROWS), "--out", str(out),
          "--results-dir", str(results), "--private-cluster"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     text = out.read_text()
     blocks = read_blocks(text)
-    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum"}
+    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum",
+                           "hotspots"}
     assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
     assert len(BLOCK.findall(text)) == len(blocks)
     assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
     assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
-    for key in (f"load-{ROWS}", "map", "render", "forum"):
+    for key in (f"load-{ROWS}", "map", "render", "forum", "hotspots"):
         assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
         _targets(blocks[key])
 
@@ -72,6 +73,12 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     assert pack["pages"] >= 11 and pack["bytes"] > 10_000 and pack["seconds"] > 0
     assert forum["page"]["round"]["n"] == forum["page"]["country"]["n"] == 5
     assert "| round callback" in blocks["forum"] and "Briefing pack" in blocks["forum"]
+
+    spots = result("hotspots")
+    assert spots["full_s"] > 0 and set(spots["stages"]) >= {"counts", "gi*", "space-time gi*"}
+    assert spots["esda"]["static_max_dz"] < 1e-6 and spots["esda"]["st_max_dz"] < 1e-6
+    assert spots["recounted_again"] == 0
+    assert "| Gi* of the period" in blocks["hotspots"]
 
     loads = result("render")["loads"]
     assert [r["cache"] for r in loads] == ["cold", "warm"]
