@@ -5,8 +5,9 @@ With the benchmark warehouse holding the loaded demo incidents, each of ``reques
 categories, subtype, countries, border pair) sends what the browser sends for such an update,
 through the real Flask/Dash server (``app.server.test_client()``, in process, no network):
 
-- the incidents callback (``situation-points.data`` ...), the hotspots callback
-  (``situation-hotspots.data`` ...), the feed callback (``situation-feed.children`` ...), as
+- the incidents callback (``situation-points.data`` ...), the density callback
+  (``situation-density.data`` ..., reported as "hotspots" in earlier runs), the feed callback
+  (``situation-feed.children`` ...), as
   ``POST /_dash-update-component`` with the payload Dash's renderer builds;
 - the reference layers for those filters: ``GET /api/layers/{sections,bcps,patrol}.geojson``
   and ``basemap.geojson`` at that zoom's detail.
@@ -331,7 +332,7 @@ def run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed
     read_engine = app.server.extensions["borderwatch"].engine
     naive_engine = engine_for(url)  # no statement time limit: the naive query may be slow
     cb_incidents = dash.callback("situation-points.data")
-    cb_hotspots = dash.callback("situation-hotspots.data")
+    cb_hotspots = dash.callback("situation-density.data")
     cb_feed = dash.callback("situation-feed.children")
     cb_refs = dash.callback("situation-sections.url")
     ext = incidents.extent(read_engine)
@@ -415,7 +416,7 @@ def _section(data: DemoData, requests: int, samples: dict[str, Sample], worst: S
              modes: dict[str, int], by_zoom: dict[int, list[float]], settings: Any) -> Section:
     names = {
         "incidents": "incidents callback (points or server clusters)",
-        "hotspots": "hotspots callback (H3 hexagons)",
+        "hotspots": "density callback (H3 hexagons)",
         "feed": "feed callback (newest 50 + count)",
         "ref_urls": "reference-layer URL callback",
         "sections": "`GET sections.geojson`",

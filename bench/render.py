@@ -38,8 +38,8 @@ SETTLE_MS = 1000
 TIMEOUT_S = 120.0
 #: Layer -> Leaflet pane (``dashboard/components/situation_map.py``).
 PANES = {"basemap": "bw-basemap", "sections": "bw-sections", "bcps": "bw-bcps",
-         "incidents": "bw-incidents", "hotspots": "bw-hotspots", "patrol": "bw-patrol"}
-LAYERS = "sections,bcps,incidents,hotspots,patrol"
+         "incidents": "bw-incidents", "density": "bw-density", "patrol": "bw-patrol"}
+LAYERS = "sections,bcps,incidents,density,patrol"
 Say = Callable[[str], None]
 
 PROBE = """
@@ -231,7 +231,7 @@ def _section(data: DemoData, query: str, loads: list[dict[str, Any]]) -> Section
         "starts) on loopback; headless "
         f"Chromium {WINDOW[0]}×{WINDOW[1]} opens `{query}` (the last 90 days of the data, all "
         "five layers on, default centre and zoom). *Rendered* = every layer (basemap, border "
-        "sections, BCPs, incidents, hotspots, joint patrol areas) has features drawn in its "
+        "sections, BCPs, incidents, incident density, joint patrol areas) has features drawn in its "
         f"Leaflet pane, no request is in flight and nothing changes for {SETTLE_MS} ms; the time "
         "is that of the last change, from the start of navigation. Cold: new browser profile, "
         "empty cache, first request to the server; warm: reloads in the same browser.", "",

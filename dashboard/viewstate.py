@@ -19,7 +19,8 @@ LAYERS: dict[str, str] = {
     "sections": "Border sections (impact level)",
     "bcps": "Border crossing points",
     "incidents": "Incidents",
-    "hotspots": "Hotspots (incident density)",
+    "hotspots": "Hotspots (Gi* classes)",
+    "density": "Incident density (H3)",
     "patrol": "Joint patrol areas",
 }
 DEFAULT_LAYERS: tuple[str, ...] = ("sections", "bcps", "incidents")

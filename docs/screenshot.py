@@ -1,11 +1,16 @@
 """Take the README's screenshot of a running dashboard in headless Chromium.
 
 usage: .venv/bin/python docs/screenshot.py [URL] [OUT]
+       .venv/bin/python docs/screenshot.py hotspots [URL] [OUT]
 
 URL defaults to the situation page of ``make run`` (http://127.0.0.1:8050/) at the regional
 view with every layer on, OUT to docs/screenshot-situation.png. The page is shown at 1600 x 1000;
 the newest incident of the feed is then opened through the URL (``sel=``), so its details
 panel shows while the map keeps the regional view.
+
+``hotspots`` takes the hotspot layer's screenshot instead (docs/screenshot-hotspots.png): the
+Gi* classes along the Serbian borders with Hungary and Croatia, a hexagon's tooltip, no
+incident selected (it needs ``borderwatch analyse hotspots``, which ``demo load`` runs).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from selenium.webdriver.common.by import By
 DEFAULT_URL = ("http://127.0.0.1:8050/?lat=42.60000&lon=21.60000&z=7"
                "&layers=sections,bcps,incidents,hotspots,patrol")
 DEFAULT_OUT = Path(__file__).resolve().parent / "screenshot-situation.png"
+HOTSPOTS_URL = "http://127.0.0.1:8050/?lat=45.45000&lon=19.60000&z=8&layers=sections,bcps,hotspots"
+HOTSPOTS_OUT = Path(__file__).resolve().parent / "screenshot-hotspots.png"
 
 
 def _wait(driver: webdriver.Chrome, css: str, timeout: float = 30.0) -> None:
@@ -53,6 +60,32 @@ def main(url: str = DEFAULT_URL, out: Path = DEFAULT_OUT) -> None:
         driver.quit()
 
 
+def hotspots(url: str = HOTSPOTS_URL, out: Path = HOTSPOTS_OUT) -> None:
+    """The hotspot layer with the legend and the tooltip of the strongest hexagon in view."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options)
+    try:
+        driver.get(url)
+        _wait(driver, ".leaflet-bw-hotspots-pane path")
+        _wait(driver, ".leaflet-bw-sections-pane path")
+        time.sleep(2.0)
+        cells = driver.find_elements(By.CSS_SELECTOR, ".leaflet-bw-hotspots-pane path")
+        ActionChains(driver).move_to_element(cells[0]).perform()
+        time.sleep(1.0)
+        driver.save_screenshot(str(out))
+        print(f"saved {out}")
+    finally:
+        driver.quit()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL,
-         Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_OUT)
+    if len(sys.argv) > 1 and sys.argv[1] == "hotspots":
+        hotspots(sys.argv[2] if len(sys.argv) > 2 else HOTSPOTS_URL,
+                 Path(sys.argv[3]) if len(sys.argv) > 3 else HOTSPOTS_OUT)
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL,
+             Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_OUT)

@@ -188,6 +188,36 @@ class Settings(BaseSettings):
             "analysis (plus every BCP's cell)."
         ),
     )
+    hotspot_min_count_shown: int = Field(
+        default=5, ge=1, le=100,
+        description=(
+            "Hotspot hexagons on the map show incident counts below this as a range (1-4), so a "
+            "cell never tells that one single incident happened there."
+        ),
+    )
+    impact_recent_days: int = Field(
+        default=28, ge=1, le=365,
+        description=(
+            "Suggested impact levels: the recent window (days up to the latest incident) "
+            "whose incidents per border section are compared with the baseline."
+        ),
+    )
+    impact_baseline_days: int = Field(
+        default=364, ge=7, le=3650,
+        description="Suggested impact levels: days before the recent window that make the baseline.",
+    )
+    impact_medium_ratio: float = Field(
+        default=1.5, gt=0,
+        description="Suggest medium when recent incidents are at least this many times the baseline.",
+    )
+    impact_high_ratio: float = Field(
+        default=3.0, gt=0,
+        description="Suggest high when recent incidents are at least this many times the baseline.",
+    )
+    impact_min_incidents: int = Field(
+        default=10, ge=1,
+        description="Suggest above low only with at least this many incidents in the recent window.",
+    )
     hotspot_alpha: float = Field(
         default=0.05, gt=0, lt=1,
         description=(

@@ -42,7 +42,7 @@ window.borderwatch = Object.assign({}, window.borderwatch, {
     sectionEach: function (feature, layer, context) {
       var p = feature.properties, h = context.hideout || {};
       var label = window.borderwatch.map.esc(p.label), tip = p.tip || label;
-      var permanent = p.lvl !== "low";
+      var permanent = p.lvl !== "low" || !!p.sug;  /* a differing suggestion shows too */
       layer.bindTooltip(permanent ? label : tip, {
         permanent: permanent, direction: "center", pane: h.labelPane,
         className: "bw-section-label bw-impact-" + p.lvl

@@ -87,6 +87,12 @@ def attribution_date(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else ""
 
 
+def suggested(row: dict[str, Any]) -> str:
+    """The level ``borderwatch analyse impact`` suggests when it differs from the decided one."""
+    level = row.get("suggested_level")
+    return str(level) if level and level != row.get("impact_level") else ""
+
+
 def section_tooltip(row: dict[str, Any]) -> str:
     """The attribution of a section as escaped HTML: label, reason, date and author.
 
@@ -104,6 +110,10 @@ def section_tooltip(row: dict[str, Any]) -> str:
                      + (f" by {esc(by)}" if by else "") + "</span>")
     else:
         parts.append('<span class="bw-tip-when">no attribution loaded: low by default</span>')
+    if suggested(row):
+        parts.append(f'<span class="bw-tip-suggested">Suggested by the analysis: '
+                     f'{esc(IMPACT_LABELS.get(suggested(row), suggested(row)).upper())} '
+                     f'({esc(row.get("suggested_reason"))})</span>')
     return "".join(parts)
 
 
@@ -120,7 +130,10 @@ def sections_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
                 "id": r["section_id"],
                 "pair": r["pair_id"],
                 "lvl": r["impact_level"],
-                "label": section_label(r["section_id"], r["impact_level"]),
+                "label": section_label(r["section_id"], r["impact_level"])
+                + (f" · suggested {IMPACT_LABELS.get(suggested(r), suggested(r)).upper()}"
+                   if suggested(r) else ""),
+                "sug": suggested(r),
                 "reason": r.get("impact_reason") or "",
                 "at": attribution_date(r.get("impact_updated_at")),
                 "tip": section_tooltip(r),

@@ -47,8 +47,9 @@ def hotspot_scale(breaks: Sequence[int], resolution: int | None = None) -> list[
     return rows
 
 
-def legend(hotspot_id: str) -> html.Details:
-    """The whole legend; ``hotspot_id`` is the list the hotspot callback fills."""
+def legend(density_id: str, hotspots: html.Div | None = None) -> html.Details:
+    """The whole legend; ``density_id`` is the list the density callback fills, ``hotspots``
+    the hotspot (Gi*) section (``dashboard.components.hotspots.hotspot_legend_section``)."""
     incidents = [
         _row(
             html.Span(className="bw-swatch bw-swatch-dot", style={"background": CATEGORY_COLORS[c]}),
@@ -100,8 +101,9 @@ def legend(hotspot_id: str) -> html.Details:
                     html.Div(
                         [
                             _section("Incidents", incidents),
-                            _section("Hotspots (incidents per hexagon)", []),
-                            html.Ul(id=hotspot_id, className="bw-legend-hotspots"),
+                            *([hotspots] if hotspots is not None else []),
+                            _section("Incident density (incidents per hexagon)", []),
+                            html.Ul(id=density_id, className="bw-legend-hotspots"),
                         ]
                     ),
                     html.Div(

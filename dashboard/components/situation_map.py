@@ -12,6 +12,7 @@ import dash_leaflet as dl
 from dash import html
 from dash_extensions.javascript import Namespace
 
+from dashboard.components.hotspots import hotspot_hideout, hotspot_legend_section
 from dashboard.components.layers import (
     bcp_hideout,
     collection,
@@ -23,10 +24,12 @@ from dashboard.ids import PageIds
 from dashboard.viewstate import LAYERS, MAX_ZOOM, MIN_ZOOM, ViewState
 
 ns = Namespace("borderwatch", "map")
+hs = Namespace("bwHotspots", "layer")
 
 #: Custom panes and their z-index (Leaflet: tiles 200, overlays 400, markers 600, tooltips 650).
 PANES: dict[str, int] = {
     "bw-basemap": 150,
+    "bw-density": 375,
     "bw-hotspots": 380,
     "bw-patrol": 390,
     "bw-sections": 420,
@@ -164,9 +167,23 @@ def situation_map(
             "hotspots",
             [
                 dl.GeoJSON(
-                    id=ids("hotspots"),
+                    id=ids("gistar"),
                     data=empty,
                     pane="bw-hotspots",
+                    style=hs("style"),
+                    onEachFeature=hs("each"),
+                    hideout=hotspot_hideout("class"),
+                )
+            ],
+        ),
+        _overlay(
+            state,
+            "density",
+            [
+                dl.GeoJSON(
+                    id=ids("density"),
+                    data=empty,
+                    pane="bw-density",
                     style=ns("hexStyle"),
                     onEachFeature=ns("hexEach"),
                     hideout={"colors": []},
@@ -238,4 +255,5 @@ def situation_map(
         className="bw-detail",
         hidden=True,
     )
-    return html.Div([leaflet_map, legend(ids("legend-hotspots")), detail], className="bw-mapwrap")
+    return html.Div([leaflet_map, legend(ids("legend-density"), hotspot_legend_section(ids)), detail],
+                    className="bw-mapwrap")

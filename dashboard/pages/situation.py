@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dash
+import flask
 from dash import (
     ALL,
     ClientsideFunction,
@@ -27,6 +28,7 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate
 
+from dashboard import recompute
 from dashboard.components.controls import (
     TimeAxis,
     date_label,
@@ -36,6 +38,14 @@ from dashboard.components.controls import (
 )
 from dashboard.components.detail import detail_panel
 from dashboard.components.feed import feed_items
+from dashboard.components.hotspots import (
+    MODES,
+    analysis_status,
+    hotspot_hideout,
+    hotspot_layer,
+    hotspot_legend,
+    job_message,
+)
 from dashboard.components.layers import (
     HEX_CAP,
     bcp_hideout,
@@ -52,6 +62,7 @@ from dashboard.components.legend import hotspot_scale
 from dashboard.components.situation_map import reference_url, situation_map
 from dashboard.ids import PageIds
 from dashboard.queries import gateway, incidents, reference
+from dashboard.queries import hotspots as hotspot_queries
 from dashboard.queries.incidents import BBox
 from dashboard.routes import LAYER_PREFIX
 from dashboard.viewstate import LAYERS, Filters, ViewState, parse_query
@@ -255,20 +266,20 @@ def update_incidents(
 
 
 @callback(
-    Output(ids("hotspots"), "data"),
-    Output(ids("hotspots"), "hideout"),
-    Output(ids("legend-hotspots"), "children"),
+    Output(ids("density"), "data"),
+    Output(ids("density"), "hideout"),
+    Output(ids("legend-density"), "children"),
     Input(ids("filters"), "data"),
     Input(ids("map"), "bounds"),
     Input(ids("map"), "zoom"),
     Input(ids("layers"), "overlays"),
     Input(ids("refresh"), "data"),
 )
-def update_hotspots(
+def update_density(
     filters: dict[str, Any], bounds: Any, zoom: int | None, overlays: list[str] | None, _: Any
 ) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Incident density per H3 cell (resolution by zoom) in the viewport."""
-    if not _visible(overlays, "hotspots"):
+    if not _visible(overlays, "density"):
         return EMPTY, hex_hideout([]), [html.Li("Layer hidden", className="bw-legend-empty")]
     box = BBox.from_leaflet(bounds)
     if box is None or zoom is None:
@@ -284,6 +295,86 @@ def update_hotspots(
     )
     breaks = density_breaks([n for _, n in cells])
     return hex_layer(cells, breaks), hex_hideout(breaks), hotspot_scale(breaks, resolution)
+
+
+@callback(
+    Output(ids("gistar"), "data"),
+    Output(ids("gistar"), "hideout"),
+    Output(ids("legend-gistar"), "children"),
+    Output(ids("hotspot-status"), "children"),
+    Input(ids("map"), "bounds"),
+    Input(ids("layers"), "overlays"),
+    Input(ids("hotspot-mode"), "value"),
+    Input(ids("refresh"), "data"),
+    Input(ids("hotspot-version"), "data"),
+)
+def update_gistar(
+    bounds: Any, overlays: list[str] | None, mode: Any, _: Any, _version: Any
+) -> tuple[dict[str, Any], dict[str, Any], list[Any], str]:
+    """The cells of the current hotspot analysis in view, coloured by Gi* class or pattern."""
+    mode = mode if isinstance(mode, str) and mode in MODES else "class"
+    if not _visible(overlays, "hotspots"):
+        hidden = [html.Li("Layer hidden", className="bw-legend-empty")]
+        return EMPTY, hotspot_hideout(mode), hidden, ""
+    box = BBox.from_leaflet(bounds)
+    if box is None:
+        raise PreventUpdate
+    warehouse = gateway.current()
+    analysis, rows = hotspot_queries.significant_cells(
+        warehouse.engine, box, min(warehouse.settings.max_map_features, HEX_CAP))
+    layer = hotspot_layer(rows, warehouse.settings.hotspot_min_count_shown)
+    return layer, hotspot_hideout(mode), hotspot_legend(mode, rows), analysis_status(analysis)
+
+
+@callback(
+    Output(ids("hotspot-poll"), "disabled"),
+    Output(ids("hotspot-job"), "children"),
+    Output(ids("hotspot-since"), "data"),
+    Input(ids("hotspot-recompute"), "n_clicks"),
+    prevent_initial_call=True,
+)
+def recompute_hotspots(clicks: Any) -> tuple[bool, str, int]:
+    """Start ``borderwatch analyse hotspots`` for the current analysis' resolution and
+    categories (the default, latest period); the poll follows it."""
+    if not isinstance(clicks, int) or clicks < 1:
+        raise PreventUpdate
+    warehouse = gateway.current()
+    run = hotspot_queries.latest_run(warehouse.engine)
+    since = run.run_id if run is not None else 0
+    if run is not None and run.status == "running":
+        return False, job_message("busy"), since - 1
+    analysis = hotspot_queries.current(warehouse.engine)
+    started = recompute.start(
+        flask.current_app, warehouse.settings, analysis.resolution if analysis else None,
+        analysis.categories if analysis else ())
+    return False, job_message("running" if started else "busy"), since
+
+
+@callback(
+    Output(ids("hotspot-poll"), "disabled", allow_duplicate=True),
+    Output(ids("hotspot-job"), "children", allow_duplicate=True),
+    Output(ids("hotspot-version"), "data"),
+    Input(ids("hotspot-poll"), "n_intervals"),
+    State(ids("hotspot-since"), "data"),
+    prevent_initial_call=True,
+)
+def follow_recompute(ticks: Any, since: Any) -> tuple[Any, str, Any]:
+    """While the job runs, say so; then show its outcome and redraw the layer. The job is done
+    when a hotspots run newer than ``since`` (the newest at the click) has finished, or, if
+    this server's child failed before recording a run, when the child has exited."""
+    job = recompute.state(flask.current_app)
+    run = hotspot_queries.latest_run(gateway.current().engine)
+    newer = run is not None and run.run_id > (since if isinstance(since, int) else 0)
+    code = job.child.returncode if job.child is not None and not job.running() else None
+    if newer and run is not None and run.status != "running":
+        if run.status == "failed":
+            return True, job_message("failed", run.message), no_update
+        return True, job_message("done"), run.run_id
+    if code not in (None, 0) and not newer:
+        return True, job_message("failed"), no_update
+    if isinstance(ticks, int) and ticks > 300:  # 10 minutes: stop polling
+        return True, job_message("failed", "no answer after 10 minutes"), no_update
+    return no_update, job_message("running"), no_update
 
 
 @callback(

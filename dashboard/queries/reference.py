@@ -23,6 +23,7 @@ from etl.warehouse.schema import (
     joint_patrol_agreement,
     joint_patrol_area,
     section_impact_history,
+    section_impact_suggestion,
 )
 
 #: Simplification tolerance of the basemap (degrees): coarse for the region, finer zoomed in.
@@ -178,11 +179,15 @@ def sections(
             border_section.c.impact_reason,
             border_section.c.impact_updated_at,
             attributed_by.label("impact_attributed_by"),
+            section_impact_suggestion.c.level.label("suggested_level"),
+            section_impact_suggestion.c.reason.label("suggested_reason"),
             border_line.c.country_a,
             border_line.c.country_b,
             func.ST_AsGeoJSON(border_section.c.geom, 5).label("geojson"),
         )
-        .select_from(border_section.join(border_line))
+        .select_from(border_section.join(border_line).outerjoin(
+            section_impact_suggestion,
+            section_impact_suggestion.c.section_id == border_section.c.section_id))
         .where(
             *_pair_filter(
                 border_section.c.pair_id,

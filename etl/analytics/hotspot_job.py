@@ -76,8 +76,8 @@ class Report:
         cold = sum(v for k, v in self.classes.items() if k.startswith("cold"))
         emerging = {k: v for k, v in self.patterns.items() if k != "no_pattern"}
         return (f"hotspots over {period}, H3 resolution {self.resolution}: {self.cells:,} cells, "
-                f"{self.incidents:,} incidents ({self.left_out:,} outside the study area or "
-                f"period); {hot:,} hot and {cold:,} cold cells after FDR"
+                f"{self.incidents:,} incidents ({self.left_out:,} more outside the study area); "
+                f"{hot:,} hot and {cold:,} cold cells after FDR"
                 + (f"; patterns: {', '.join(f'{k} {v:,}' for k, v in sorted(emerging.items()))}"
                    if emerging else "; no emerging pattern")
                 + f" (run {self.run_id}, {sum(self.seconds.values()):.1f} s)")

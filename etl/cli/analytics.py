@@ -10,6 +10,7 @@ import click
 from tqdm import tqdm
 
 from etl.analytics.hotspot_job import STAGES, Request, check_out, run_hotspots, write_out
+from etl.analytics.impact import run_impact, write_levels
 from etl.cli.common import QuietProgress, safe, settings_from
 from etl.cli.maintain import analyse
 from etl.warehouse.engine import get_engine
@@ -92,3 +93,36 @@ def analyse_hotspots(ctx: click.Context, date_from: dt.date | None, date_to: dt.
     if out is not None:
         rows = write_out(out, result, meta)
         click.echo(f"wrote {rows:,} cells to {out}")
+
+
+@analyse.command("impact")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the suggestions to this .csv file, in the impact-levels load "
+                   "format (review it, then: borderwatch load impact-levels FILE).")
+@click.option("--changed-only", is_flag=True,
+              help="With --out: only the sections whose suggestion differs from the decided level.")
+@click.pass_context
+@safe
+def analyse_impact(ctx: click.Context, out: Path | None, changed_only: bool) -> None:
+    """Suggest an impact level for every border section from its recent incident pressure
+    against its own baseline (thresholds: BORDERWATCH_IMPACT_*).
+
+    A suggestion, not a decision: the map shows it beside the level the coordination centre
+    decided where the two differ; nothing changes a section's level until a centre loads a file.
+    """
+    settings = settings_from(ctx)
+    if out is not None and out.suffix.lower() != ".csv":
+        raise click.BadParameter(f"must end in .csv, not {out.name!r}", param_hint="--out")
+    if out is not None and not out.parent.is_dir():
+        raise click.BadParameter(f"no folder {str(out.parent)!r}", param_hint="--out")
+    report = run_impact(get_engine(settings), settings, progress=QuietProgress())
+    click.echo(report.summary())
+    for s in report.suggestions:
+        if s.differs:
+            click.echo(f"  {s.section_id:<10} decided {s.decided:<8} suggested {s.level:<6} "
+                       f"{s.recent} recent vs {s.baseline:.1f} baseline ({s.ratio:.1f}x)")
+    if out is not None:
+        rows = write_levels(out, report.suggestions, dt.datetime.now(dt.UTC),
+                            changed_only=changed_only)
+        click.echo(f"wrote {rows:,} row(s) to {out} (impact-levels format; review, then "
+                   f"borderwatch load impact-levels {out})")

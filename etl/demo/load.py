@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, exists, select
 
+from etl.analytics.hotspot_job import run_hotspots
+from etl.analytics.impact import run_impact
 from etl.demo.generate import DemoFiles, DemoSpec, generate
 from etl.demo.reference import FILES as REFERENCE_FILES
 from etl.errors import ConfigurationError
@@ -165,5 +167,11 @@ def load_demo(
     result.reports[IMPACT_KIND] = report
     result.seconds[IMPACT_KIND] = time.monotonic() - step
     say("  " + report.summary().replace("\n", "\n  "))
+    if has_incidents(engine):
+        step = time.monotonic()
+        say("Computing the hotspot analysis and the suggested impact levels ...")
+        say("  " + run_hotspots(engine, settings)[0].summary())
+        say("  " + run_impact(engine, settings).summary())
+        result.seconds["analyses"] = time.monotonic() - step
     result.seconds["total"] = time.monotonic() - began
     return result

@@ -13,6 +13,7 @@ here, in modules named for what they touch:
 ``references`` (reference codes and geometries a load checks against), ``facts`` (fact tables:
 key lookups, staging, COPY, updates; deleting a source), ``upserts`` (small reference tables),
 ``section_impact`` (impact levels of border sections), ``seen_keys`` (a load's spilled keys).
-The rollup (``etl.analytics.rollup``) and the derived patrol areas (``etl.derive``) keep their
-statements next to their logic, written the same way.
+The rollup (``etl.analytics.rollup``), the hotspot analysis (``etl.analytics.hotspot_store``),
+the impact suggestions (``etl.analytics.impact``) and the derived patrol areas (``etl.derive``)
+keep their statements next to their logic, written the same way.
 """

@@ -524,3 +524,21 @@ hotspot_cell = Table(
     Index("ix_hotspot_cell_position", "analysis_id", "lat", "lon"),
     CheckConstraint(_in("class", HOTSPOT_CLASSES), name="ck_hotspot_cell_class"),
 )
+
+
+section_impact_suggestion = Table(
+    "section_impact_suggestion",
+    metadata,
+    Column("section_id", String(12), primary_key=True,
+           comment="border_section.section_id (no foreign key, as section_impact_history)"),
+    Column("level", String(10), nullable=False, comment="Suggested impact level"),
+    Column("recent", Integer, nullable=False, comment="Incidents in the recent window"),
+    Column("baseline", Float, nullable=False, comment="Mean incidents per window over the baseline"),
+    Column("ratio", Float, nullable=False, comment="recent / max(baseline, 1)"),
+    Column("reason", Text, nullable=False, comment="The evidence, as written to the load format"),
+    Column("run_id", Integer, ForeignKey("load_run.run_id"), comment="The impact run"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_in("level", SECTION_IMPACT_LEVELS), name="ck_section_impact_suggestion_level"),
+    comment="Impact levels suggested by borderwatch analyse impact from incident pressure; never "
+    "applied by themselves (the decided level is border_section.impact_level)",
+)

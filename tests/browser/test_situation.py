@@ -91,7 +91,9 @@ def test_map_renders_every_layer_with_features(start_app: Any, demo_engine: Engi
     engine = demo_engine
     countries = _scalar(engine, "SELECT count(*) FROM country")
     sections = _scalar(engine, "SELECT count(*) FROM border_section")
-    labelled = _scalar(engine, "SELECT count(*) FROM border_section WHERE impact_level <> 'low'")
+    labelled = _scalar(engine, "SELECT count(*) FROM border_section s LEFT JOIN "
+                       "section_impact_suggestion g USING (section_id) WHERE s.impact_level <> "
+                       "'low' OR g.level <> s.impact_level")
     bcps = _scalar(engine, "SELECT count(*) FROM bcp")
     joint = _scalar(engine, "SELECT count(*) FROM bcp WHERE joint_control OR one_stop")
     areas = _scalar(engine, "SELECT count(*) FROM joint_patrol_area")
@@ -99,7 +101,8 @@ def test_map_renders_every_layer_with_features(start_app: Any, demo_engine: Engi
     assert min(countries, sections, bcps, areas, incidents) > 0
 
     duo = start_app(engine)
-    _open(duo, "?lat=42.60000&lon=21.00000&z=6&layers=sections,bcps,incidents,hotspots,patrol")
+    _open(duo, "?lat=42.60000&lon=21.00000&z=6"
+          "&layers=sections,bcps,incidents,hotspots,density,patrol")
 
     def count(selector: str) -> int:
         return len(duo.find_elements(selector))
@@ -117,11 +120,13 @@ def test_map_renders_every_layer_with_features(start_app: Any, demo_engine: Engi
     until(lambda: _text(duo, "#situation-total") == f"{incidents:,}", 15)
     until(lambda: _on_map(duo) > 0 and _text(duo, "#situation-in-view") == f"{_on_map(duo):,}",
           10, msg=lambda: f"in view {_text(duo, '#situation-in-view')} on map {_on_map(duo)}")
-    until(lambda: count(".leaflet-bw-hotspots-pane path") > 0, 10)
+    until(lambda: count(".leaflet-bw-density-pane path") > 0, 10)
+    until(lambda: count(".leaflet-bw-hotspots-pane path") > 0, 10)  # the demo load computes it
     legend = _text(duo, ".bw-legend")
     for word in ("CRITICAL impact", "Joint controls / one-stop", "Cross-border crime"):
         assert word in legend
-    until(lambda: "incident" in _text(duo, "#situation-legend-hotspots"), 10)
+    until(lambda: "incident" in _text(duo, "#situation-legend-density"), 10)
+    assert "Hot spot, 99 % confidence" in _text(duo, "#situation-legend-gistar")
     screenshot(duo, "situation-demo")
     assert console_errors(duo) == []
 
@@ -205,7 +210,7 @@ def test_url_with_view_state_reproduces_the_view(
     start = today - timedelta(days=30)
     query = (
         f"?from={start.isoformat()}&to={today.isoformat()}&cat=crisis,other&pair=HR-RS"
-        "&lat=45.40000&lon=18.20000&z=8&layers=sections,incidents,hotspots&live=1"
+        "&lat=45.40000&lon=18.20000&z=8&layers=sections,incidents,density&live=1"
     )
     since = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     expected = sum(
@@ -226,7 +231,7 @@ def test_url_with_view_state_reproduces_the_view(
         for e in duo.find_elements(".leaflet-control-layers-overlays label")
         if e.find_element("css selector", "input").is_selected()
     }
-    assert checked == {"Border sections (impact level)", "Incidents", "Hotspots (incident density)"}
+    assert checked == {"Border sections (impact level)", "Incidents", "Incident density (H3)"}
     # The page writes the URL back from the map's real centre and zoom: same view, same link.
     until(lambda: urlsplit(duo.driver.current_url).query == query[1:], 10,
           msg=lambda: duo.driver.current_url)
