@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from etl.analytics.hotspot_job import STAGES, Request, check_out, run_hotspots, write_out
 from etl.analytics.impact import run_impact, write_levels
-from etl.cli.common import QuietProgress, safe, settings_from
+from etl.cli.common import QuietProgress, TerminalBar, safe, settings_from
 from etl.cli.maintain import analyse
 from etl.warehouse.engine import get_engine
 from etl.warehouse.schema import INCIDENT_CATEGORIES
@@ -23,8 +22,8 @@ class StageBar:
     def __init__(self, stages: tuple[str, ...], label: str) -> None:
         self._stages = stages
         self._tty = sys.stderr.isatty()
-        self._bar = (tqdm(total=len(stages), desc=label, unit="stage", file=sys.stderr,
-                          leave=False, dynamic_ncols=True) if self._tty else None)
+        self._bar = (TerminalBar(total=len(stages), desc=label, unit="stage", file=sys.stderr,
+                                 leave=False, dynamic_ncols=True) if self._tty else None)
 
     def __call__(self, name: str) -> None:
         if self._bar is None:
