@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from etl.errors import ConfigurationError
 from etl.runs import Progress, recorded_run
 from etl.settings import Settings
-from etl.warehouse.csv_export import write_csv
+from etl.warehouse import csv_export
 from etl.warehouse.engine import connect, driver_connection
 
 #: Columns of the impact-levels load format (``etl.sources.impact_levels``), in its order.
@@ -199,4 +199,7 @@ def write_levels(path: Path, suggestions: Sequence[Suggestion], at: dt.datetime,
     rows = [(s.section_id, s.level, s.reason, stamp, ATTRIBUTED_BY) for s in suggestions
             if s.differs or not changed_only]
     with path.open("w", encoding="utf-8", newline="") as fh:
-        return write_csv(fh, COLUMNS, rows)
+        out = csv_export.writer(fh)
+        out.writerow(COLUMNS)
+        out.writerows(rows)
+    return len(rows)

@@ -1,7 +1,7 @@
 """impact suggestion: the impact level suggested for each border section
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 11:00:00.000000
 
 ``borderwatch analyse impact`` writes one suggestion per section (level and evidence); the map
@@ -10,8 +10,8 @@ shows it beside the decided level where they differ. Nothing here changes a sect
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
