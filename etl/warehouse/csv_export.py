@@ -3,16 +3,21 @@ is escaped.
 
 A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
 ``'`` (the OWASP advice against CSV injection: ``=cmd|' /C calc'!A0`` must stay text when the
-file is opened in a spreadsheet). Numbers written as text (``-5``) are escaped too: the cell
-reads ``'-5``; that is the price of one rule for every cell. Every CSV written by borderwatch
-(``borderwatch rejects --csv``, the dashboard's exports) goes through ``writer`` or
+file is opened in a spreadsheet). The rule is for text: a value that IS a number (``int``,
+``float``, ``Decimal``, a NumPy number; not ``bool``) is written as the number, so a z-score of
+``-1.23`` stays a number a spreadsheet or pandas can read; no number's text starts a formula.
+Text that merely looks like a number (``"-5"``, a raw cell of a rejected row) is escaped like
+any other text: the cell reads ``'-5``. Every CSV written by borderwatch (``borderwatch rejects
+--csv``, the analyses' ``--out`` files, the dashboard's exports) goes through ``writer`` or
 ``safe_cell``.
 """
 
 from __future__ import annotations
 
 import csv
+import numbers
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, TextIO
 
 #: First characters that make a spreadsheet read a cell as a formula.
@@ -22,7 +27,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def safe_cell(value: Any) -> str:
     """``value`` as CSV cell text, escaped with a leading ``'`` when it could run as a formula
     (None is the empty cell)."""
-    text = "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, numbers.Real | Decimal) and not isinstance(value, bool):
+        return str(value)  # a number, not text: -1.23 stays a number
+    text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
