@@ -2,7 +2,14 @@
 
 A link holds the whole view: ``?from=2024-01-01&to=2024-03-31&cat=crisis&pair=HR-RS&lat=44.8
 &lon=19.5&z=8&layers=sections,incidents&live=1&sel=42``. Parsing is tolerant: a value that cannot
-be read is dropped (and named in ``problems``), never an error page.
+be read is dropped and reported (``key=value`` of exactly what was dropped, for the page's
+"ignored link parameters" banner), never an error page:
+
+- a date outside ``EARLIEST_DATE``..``LATEST_DATE`` is refused like an unreadable one (the day
+  after 9999-12-31 does not exist, and every query asks for it);
+- a list keeps its readable values and reports the others; at most ``MAX_LIST_VALUES`` values;
+- ``layers`` with no readable value falls back to the default layers (an empty ``layers=`` is
+  a choice: every overlay off).
 """
 
 from __future__ import annotations
@@ -30,10 +37,18 @@ DEFAULT_CENTER: tuple[float, float] = (42.0, 26.0)
 DEFAULT_ZOOM = 5
 MIN_ZOOM, MAX_ZOOM = 3, 18
 DEFAULT_WINDOW_DAYS = 90
+#: Dates a view may show: incidents and flows of this programme lie well inside (ISO 8601 days).
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+#: Most values of one list parameter (categories, subtypes, countries, border pairs, layers).
+MAX_LIST_VALUES = 100
+#: A reported value is cut to this many characters.
+REPORTED_CHARS = 40
 
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
 _PAIR = re.compile(r"^[A-Za-z]{2}-[A-Za-z]{2}$")
+_ID = re.compile(r"^[0-9]{1,18}$")
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,8 @@ class ViewState:
 
 def default_filters(today: date, data_end: date | None = None) -> Filters:
     """The last ``DEFAULT_WINDOW_DAYS`` days up to today (or the newest data, if later)."""
-    end = max(today, data_end) if data_end else today
+    end = min(LATEST_DATE, max(today, data_end) if data_end else today)
+    end = max(end, EARLIEST_DATE + timedelta(days=DEFAULT_WINDOW_DAYS - 1))
     return Filters(date_from=end - timedelta(days=DEFAULT_WINDOW_DAYS - 1), date_to=end)
 
 
@@ -142,18 +158,29 @@ def _split(value: object) -> list[str]:
 
 
 def _date(value: object) -> date | None:
+    text = _join(value).strip()
     try:
-        return date.fromisoformat(_join(value).strip())
+        day = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         return None
+    return day if day is not None and EARLIEST_DATE <= day <= LATEST_DATE else None
 
 
 def _float(value: object, low: float, high: float) -> float | None:
+    text = _join(value)
     try:
-        number = float(_join(value))
+        number = float(text) if len(text) <= 32 else None
     except ValueError:
         return None
-    return number if low <= number <= high else None
+    return number if number is not None and low <= number <= high else None
+
+
+def _shown(key: str, value: object, note: str = "") -> str:
+    """``key=value`` as the banner shows a dropped value (cut to ``REPORTED_CHARS``)."""
+    text = _join(value)
+    if len(text) > REPORTED_CHARS:
+        text = text[:REPORTED_CHARS] + "…"
+    return f"{key}={text}" + (f" ({note})" if note else "")
 
 
 def parse_query(
@@ -174,16 +201,19 @@ def parse_query(
     Returns
     -------
     tuple
-        The view state, and the names of the parameters that were ignored as invalid.
+        The view state, and what was dropped as unreadable, as ``key=value`` texts (in the
+        order of the parameters; a list parameter names only the values it dropped).
     """
     problems: list[str] = []
     defaults = default_filters(today, data_end)
 
     def values(key: str, pattern: re.Pattern[str], allowed: tuple[str, ...] = ()) -> tuple[str, ...]:
         raw = _split(query.get(key))
-        good = tuple(dict.fromkeys(v for v in raw if pattern.match(v) and (not allowed or v in allowed)))
-        if len(good) != len(raw):
-            problems.append(key)
+        readable = [v for v in raw if pattern.match(v) and (not allowed or v in allowed)]
+        good = tuple(dict.fromkeys(readable))[:MAX_LIST_VALUES]
+        dropped = [v for v in raw if v not in good]
+        if dropped:
+            problems.append(_shown(key, dropped))
         return good
 
     date_from, date_to = defaults.date_from, defaults.date_to
@@ -191,14 +221,14 @@ def parse_query(
     if "from" in query or "to" in query:
         parsed_from, parsed_to = _date(query.get("from")), _date(query.get("to"))
         if "from" in query and parsed_from is None:
-            problems.append("from")
+            problems.append(_shown("from", query.get("from")))
         if "to" in query and parsed_to is None:
-            problems.append("to")
+            problems.append(_shown("to", query.get("to")))
         new_to = parsed_to or date_to
-        new_from = parsed_from or (new_to - timedelta(days=DEFAULT_WINDOW_DAYS - 1))
+        new_from = parsed_from or max(EARLIEST_DATE, new_to - timedelta(days=DEFAULT_WINDOW_DAYS - 1))
         if new_from > new_to:
-            problems.append("from")
-        else:
+            problems.append(_shown("from", query.get("from"), "after to"))
+        elif parsed_from or parsed_to:
             date_from, date_to, explicit = new_from, new_to, True
 
     filters = Filters(
@@ -216,22 +246,24 @@ def parse_query(
     zoom = _float(query.get("z"), MIN_ZOOM, MAX_ZOOM) if "z" in query else None
     for key, got in (("lat", lat), ("lon", lon), ("z", zoom)):
         if key in query and got is None:
-            problems.append(key)
+            problems.append(_shown(key, query.get(key)))
     if lat is not None and lon is not None:
         state = replace(state, lat=lat, lon=lon)
     if zoom is not None:
         state = replace(state, zoom=int(round(zoom)))
     if "layers" in query:
-        state = replace(state, layers=values("layers", _CODE, tuple(LAYERS)))
+        chosen = values("layers", _CODE, tuple(LAYERS))
+        unreadable = not chosen and _split(query.get("layers"))
+        state = replace(state, layers=DEFAULT_LAYERS if unreadable else chosen)
     if "live" in query:
         state = replace(state, live=_join(query.get("live")).strip() in ("1", "true", "yes"))
     if "sel" in query:
         sel = _join(query.get("sel")).strip()
-        if sel.isdigit() and len(sel) < 19:
+        if _ID.match(sel):
             state = replace(state, selected=int(sel))
         else:
-            problems.append("sel")
-    return state, sorted(set(problems))
+            problems.append(_shown("sel", sel))
+    return state, list(dict.fromkeys(problems))
 
 
 # -- the benchmarks page ---------------------------------------------------------------------
@@ -284,7 +316,7 @@ def parse_benchmark_query(
     Returns
     -------
     tuple
-        The view, and the names of the parameters that were ignored as invalid.
+        The view, and what was ignored as unreadable (``key=value``, as :func:`parse_query`).
     """
     period: dict[str, object] = {k: query[k] for k in ("from", "to") if k in query}
     state, problems = parse_query(period, today=today, data_end=data_end)
@@ -294,13 +326,13 @@ def parse_benchmark_query(
         if _ROUND.match(raw) and raw in rounds:
             chosen = raw
         else:
-            problems.append("round")
+            problems.append(_shown("round", query.get("round")))
     country = None
     if "country" in query:
         raw = _join(query.get("country")).strip().upper()
         if _ISO2.match(raw) and raw in countries:
             country = raw
         elif raw:
-            problems.append("country")
+            problems.append(_shown("country", query.get("country")))
     view = BenchmarkView(filters=state.filters, round=chosen, country=country)
-    return view, sorted(set(problems))
+    return view, list(dict.fromkeys(problems))

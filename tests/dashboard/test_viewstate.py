@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from dashboard.viewstate import (
     DEFAULT_LAYERS,
     DEFAULT_WINDOW_DAYS,
+    EARLIEST_DATE,
+    LATEST_DATE,
     LAYERS,
+    MAX_LIST_VALUES,
     Filters,
     ViewState,
     default_filters,
@@ -93,7 +96,10 @@ def test_bad_values_are_dropped_and_named() -> None:
         "?from=yesterday&cat=crisis,bogus&country=R1,RS&pair=HRRS&lat=95&lon=20&z=99"
         "&layers=incidents,<script>&sel=abc"
     )
-    assert problems == ["cat", "country", "from", "lat", "layers", "pair", "sel", "z"]
+    assert problems == [
+        "from=yesterday", "cat=bogus", "country=R1", "pair=HRRS", "lat=95", "z=99", "layers=<script>",
+        "sel=abc",
+    ]
     assert state.filters.categories == ("crisis",)
     assert state.filters.countries == ("RS",)
     assert state.filters.pairs == ()
@@ -104,7 +110,7 @@ def test_bad_values_are_dropped_and_named() -> None:
 
 def test_reversed_dates_fall_back_to_default_window() -> None:
     state, problems = _parse("?from=2024-05-01&to=2024-04-01")
-    assert "from" in problems
+    assert problems == ["from=2024-05-01 (after to)"]
     assert state.filters == default_filters(TODAY)
 
 
@@ -118,3 +124,46 @@ def test_filters_store_round_trip() -> None:
     filters = Filters(date(2024, 1, 1), date(2024, 1, 31), ("crisis",), ("flood",), ("RS",), ("HR-RS",))
     assert Filters.from_dict(filters.to_dict()) == filters
     assert filters.end - filters.start == timedelta(days=31)
+
+
+def test_dates_beyond_the_calendar_are_refused_and_named() -> None:
+    """``?to=9999-12-31`` used to be accepted: the day after it overflows, and every callback
+    that asked for the end of the range failed with an OverflowError."""
+    for query, problem in (("?to=9999-12-31", "to=9999-12-31"), ("?from=0001-01-01", "from=0001-01-01"),
+                           ("?from=1900-01-01&to=1900-02-01", "from=1900-01-01")):
+        state, problems = _parse(query)
+        assert problem in problems, query
+        assert EARLIEST_DATE <= state.filters.date_from <= state.filters.date_to <= LATEST_DATE
+        assert state.filters.end > state.filters.start
+    edge, problems = _parse(f"?from={EARLIEST_DATE}&to={LATEST_DATE}")
+    assert problems == [] and (edge.filters.date_from, edge.filters.date_to) == (EARLIEST_DATE, LATEST_DATE)
+    stored = Filters.from_dict({"from": "9999-12-30", "to": "9999-12-31"})
+    assert stored.end > stored.start
+    assert default_filters(TODAY, data_end=date(9999, 12, 31)).date_to == LATEST_DATE
+
+
+def test_unreadable_layers_fall_back_to_the_default() -> None:
+    """``layers=nope`` used to turn every overlay off."""
+    state, problems = _parse("?layers=nope")
+    assert state.layers == DEFAULT_LAYERS and problems == ["layers=nope"]
+    chosen, problems = _parse("?layers=patrol,nope")
+    assert chosen.layers == ("patrol",) and problems == ["layers=nope"]
+    none, problems = _parse("?layers=")  # every overlay switched off on purpose: kept
+    assert none.layers == () and problems == []
+
+
+def test_only_what_was_dropped_is_reported() -> None:
+    """``cat=bogus,crisis`` applies crisis: the banner names bogus only, not the whole parameter."""
+    state, problems = _parse("?cat=bogus,crisis")
+    assert state.filters.categories == ("crisis",) and problems == ["cat=bogus"]
+    state, problems = _parse("?cat=crisis,crisis&country=RS")
+    assert state.filters.categories == ("crisis",) and problems == []
+
+
+def test_long_and_repeated_values_stay_bounded() -> None:
+    huge = ",".join(f"x{i}" for i in range(5000))
+    state, problems = _parse(f"?cat={huge}&sub={huge}&from={'9' * 10000}&sel={'1' * 10000}")
+    assert state.filters.categories == () and len(state.filters.subtypes) <= MAX_LIST_VALUES
+    assert len(", ".join(problems)) < 1000
+    twice, problems = _parse("?z=6&z=7&country=RS&country=HR")
+    assert twice.filters.countries == ("RS", "HR") and "z=6,7" in problems
