@@ -6,10 +6,12 @@ import logging
 from pathlib import Path
 
 import dash
+import flask
 from dash import Dash, Input, Output
 from dash._callback import GLOBAL_CALLBACK_LIST, GLOBAL_CALLBACK_MAP
+from dash._pages import _path_to_page
 
-from dashboard import errors, routes, security
+from dashboard import errors, guard, routes, security
 from dashboard.components.shell import ALERT_CLOSE_ID, ALERT_ID, shell
 from dashboard.queries import gateway
 from etl.settings import Settings
@@ -18,11 +20,29 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 TITLE = "borderwatch"
+NOT_FOUND_MODULE = "not_found_404"
 
 
 def _layout() -> object:
-    pages = [(p["name"], p["relative_path"]) for p in dash.page_registry.values()]
+    pages = [(p["name"], p["relative_path"]) for p in dash.page_registry.values()
+             if not p["module"].endswith(NOT_FOUND_MODULE)]
     return shell(pages)
+
+
+def _page_or_404(app: Dash) -> None:
+    """Answer an unknown page path with HTTP 404 (Dash serves its page shell with 200 for any
+    path; the page shows ``pages/not_found_404.py`` in the app's layout)."""
+    endpoint = app.config.routes_pathname_prefix + "<path:path>"
+    catchall = app.server.view_functions[endpoint]
+
+    def page(*args: object, **kwargs: object) -> flask.Response:
+        response = flask.make_response(catchall(*args, **kwargs))
+        found, _ = _path_to_page(app.strip_relative_path(flask.request.path))
+        if not found or str(found.get("module", "")).endswith(NOT_FOUND_MODULE):
+            response.status_code = 404
+        return response
+
+    app.server.view_functions[endpoint] = page
 
 
 def create_app(settings: Settings) -> Dash:
@@ -63,6 +83,8 @@ def create_app(settings: Settings) -> Dash:
     gateway.attach(server, settings)
     routes.register(server)
     errors.register(server)
+    guard.install(app)
+    _page_or_404(app)
     security.install(server, settings.tile_url)
     app.clientside_callback(
         "function(n) { return n ? true : window.dash_clientside.no_update; }",

@@ -17,13 +17,15 @@ def _gunicorn(settings: Settings, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from dashboard.app import create_app, ready_for_workers
+    from dashboard.serving import OPTIONS
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
+            for name, value in OPTIONS.items():
+                self.cfg.set(name, value)
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("timeout", 60)
             self.cfg.set("accesslog", None)
 
         def load(self):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Data routes of the dashboard server: health and the reference map layers as GeoJSON.
 
-Each route reads its arguments, calls one query function and one builder, and returns JSON.
+Each route declares its query parameters (:func:`dashboard.guard.query_args`: checked before
+any work, unknown ones refused), calls one query function and one builder, and returns JSON.
 """
 
 from __future__ import annotations
@@ -11,26 +12,38 @@ import flask
 from sqlalchemy import text
 
 from dashboard.components import layers
-from dashboard.errors import error_response
+from dashboard.guard import Param, query_args
 from dashboard.queries import gateway, reference
 from etl.errors import BorderwatchError
 
 LAYER_PREFIX = "/api/layers"
 REFERENCE_MAX_AGE_S = 60
-_PAIR = re.compile(r"^[A-Z]{2}-[A-Z]{2}$")
-_ISO2 = re.compile(r"^[A-Z]{2}$")
+#: Most codes in one list parameter.
+MAX_CODES = 50
 
 
-class BadArgument(BorderwatchError):
-    """A route argument cannot be read."""
+def codes(pattern: str, example: str) -> Param:
+    """A comma-separated list of at most ``MAX_CODES`` codes matching ``pattern`` (any case)."""
+    regex = re.compile(pattern)
+
+    def parse(text: str) -> tuple[str, ...]:
+        raw = [v.strip().upper() for v in text.split(",") if v.strip()]
+        if len(raw) > MAX_CODES or any(not regex.fullmatch(v) for v in raw):
+            raise ValueError(f"not up to {MAX_CODES} codes like {example}")
+        return tuple(dict.fromkeys(raw))
+
+    return Param(parse, (), f"comma-separated codes like {example}")
 
 
-def _codes(name: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
-    raw = [v.strip().upper() for v in flask.request.args.get(name, "").split(",") if v.strip()]
-    bad = [v for v in raw if not pattern.match(v)]
-    if bad or len(raw) > 50:
-        raise BadArgument(f"Invalid value for '{name}'.")
-    return tuple(raw)
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError("not 0 or 1")
+    return text == "1"
+
+
+PAIRS = codes(r"[A-Z]{2}-[A-Z]{2}", "HR-RS")
+COUNTRIES = codes(r"[A-Z]{2}", "RS")
+DETAIL = Param(_flag, False, "1 for the finer geometry (zoomed in), 0 or absent otherwise")
 
 
 def _geojson(payload: dict) -> flask.Response:
@@ -39,6 +52,7 @@ def _geojson(payload: dict) -> flask.Response:
     return response
 
 
+@query_args()
 def healthz() -> tuple[flask.Response, int]:
     """``{"status": "ok", "database": "ok"}``, or 503 when the warehouse does not answer."""
     try:
@@ -48,34 +62,31 @@ def healthz() -> tuple[flask.Response, int]:
     return flask.jsonify({"status": "ok", "database": "ok"}), 200
 
 
-def basemap() -> flask.Response:
+@query_args(detail=DETAIL)
+def basemap(detail: bool) -> flask.Response:
     """The offline basemap: country polygons and name points (``?detail=1`` when zoomed in)."""
-    detailed = flask.request.args.get("detail") == "1"
-    countries = reference.basemap(gateway.current().engine, detailed=detailed)
+    countries = reference.basemap(gateway.current().engine, detailed=detail)
     return _geojson(layers.basemap_layer(countries))
 
 
-def sections() -> flask.Response:
+@query_args(pair=PAIRS, country=COUNTRIES)
+def sections(pair: tuple[str, ...], country: tuple[str, ...]) -> flask.Response:
     """Border sections with impact levels (``?pair=HR-RS&country=RS`` to restrict)."""
-    rows = reference.sections(
-        gateway.current().engine, pairs=_codes("pair", _PAIR), countries=_codes("country", _ISO2)
-    )
+    rows = reference.sections(gateway.current().engine, pairs=pair, countries=country)
     return _geojson(layers.sections_layer(rows))
 
 
-def bcps() -> flask.Response:
+@query_args(pair=PAIRS, country=COUNTRIES)
+def bcps(pair: tuple[str, ...], country: tuple[str, ...]) -> flask.Response:
     """Border crossing points (``?pair=...&country=...``)."""
-    rows = reference.bcps(
-        gateway.current().engine, pairs=_codes("pair", _PAIR), countries=_codes("country", _ISO2)
-    )
+    rows = reference.bcps(gateway.current().engine, pairs=pair, countries=country)
     return _geojson(layers.bcps_layer(rows))
 
 
-def patrol() -> flask.Response:
+@query_args(pair=PAIRS, country=COUNTRIES)
+def patrol(pair: tuple[str, ...], country: tuple[str, ...]) -> flask.Response:
     """Joint patrol areas (``?pair=...&country=...``)."""
-    rows = reference.patrol_areas(
-        gateway.current().engine, pairs=_codes("pair", _PAIR), countries=_codes("country", _ISO2)
-    )
+    rows = reference.patrol_areas(gateway.current().engine, pairs=pair, countries=country)
     return _geojson(layers.patrol_layer(rows))
 
 
@@ -84,8 +95,7 @@ def not_found(rest: str) -> flask.Response:
     flask.abort(404)
 
 
-def _bad_argument(exc: BadArgument) -> flask.Response:
-    return error_response(400, exc.user_message)
+not_found.query_params = {}  # type: ignore[attr-defined]  # 404 whatever the parameters
 
 
 def register(server: flask.Flask) -> None:
@@ -96,4 +106,3 @@ def register(server: flask.Flask) -> None:
     server.add_url_rule(f"{LAYER_PREFIX}/bcps.geojson", "layer_bcps", bcps)
     server.add_url_rule(f"{LAYER_PREFIX}/patrol.geojson", "layer_patrol", patrol)
     server.add_url_rule("/api/<path:rest>", "api_not_found", not_found)
-    server.register_error_handler(BadArgument, _bad_argument)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ class TimeAxis:
         return {"base": self.base.isoformat(), "days": self.days}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TimeAxis:
+    def from_dict(cls, data: Mapping[str, Any]) -> TimeAxis:
         """Inverse of :meth:`to_dict`."""
         return cls(base=date.fromisoformat(str(data["base"])), days=int(data["days"]))
 

@@ -60,12 +60,33 @@ from dashboard.components.layers import (
 )
 from dashboard.components.legend import hotspot_scale
 from dashboard.components.situation_map import reference_url, situation_map
+from dashboard.errors import ClientError
 from dashboard.ids import PageIds
+from dashboard.inputs import (
+    MAX_ID,
+    AxisData,
+    Bounds,
+    Center,
+    ClickedFeature,
+    Clicks,
+    Codes,
+    Counter,
+    DaySpan,
+    FiltersData,
+    Hideout,
+    Names,
+    RefreshData,
+    Selected,
+    Step,
+    SubtypeMap,
+    Text,
+    Zoom,
+)
 from dashboard.queries import gateway, incidents, reference
 from dashboard.queries import hotspots as hotspot_queries
 from dashboard.queries.incidents import BBox
 from dashboard.routes import LAYER_PREFIX
-from dashboard.viewstate import LAYERS, Filters, ViewState, parse_query
+from dashboard.viewstate import LAYERS, MAX_ZOOM, MIN_ZOOM, Filters, ViewState, parse_query
 from etl.errors import BorderwatchError
 
 dash.register_page(__name__, path="/", name="Situation map", title="Situation map · borderwatch", order=0)
@@ -154,12 +175,12 @@ def layout(**query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def compose_filters(
-    span: list[int],
-    cats: list[str],
-    subs: list[str],
-    countries: list[str],
-    pairs: list[str],
-    axis_data: dict[str, Any],
+    span: DaySpan,
+    cats: Codes | None,
+    subs: Codes | None,
+    countries: Codes | None,
+    pairs: Codes | None,
+    axis_data: AxisData,
 ) -> tuple[dict[str, Any], str]:
     """The filter controls -> one validated filters store."""
     axis = TimeAxis.from_dict(axis_data)
@@ -184,7 +205,7 @@ def compose_filters(
     prevent_initial_call=True,
 )
 def restrict_subtypes(
-    cats: list[str], mapping: dict[str, list[str]], chosen: list[str]
+    cats: Codes | None, mapping: SubtypeMap | None, chosen: Codes | None
 ) -> tuple[list[dict[str, str]], Any]:
     """Offer only the subtypes of the chosen categories."""
     options = subtype_options(mapping or {}, cats)
@@ -201,9 +222,9 @@ def restrict_subtypes(
     State(ids("map"), "zoom"),
     prevent_initial_call=True,
 )
-def reference_urls(filters: dict[str, Any], zoom: int | None) -> tuple[str, str, str]:
+def reference_urls(filters: FiltersData | None, zoom: Zoom | None) -> tuple[str, str, str]:
     """Restrict the reference layers to the chosen borders and countries."""
-    urls = _layer_urls(Filters.from_dict(filters), int(zoom or 0))
+    urls = _layer_urls(Filters.from_dict(filters or {}), int(zoom or 0))
     return urls["sections"], urls["bcps"], urls["patrol"]
 
 
@@ -215,7 +236,7 @@ def reference_urls(filters: dict[str, Any], zoom: int | None) -> tuple[str, str,
     State(ids("bcps"), "hideout"),
     prevent_initial_call=True,
 )
-def zoom_styles(zoom: float | None, basemap_url: str, bcp_style: dict[str, Any]) -> tuple[Any, Any]:
+def zoom_styles(zoom: Zoom | None, basemap_url: Text | None, bcp_style: Hideout | None) -> tuple[Any, Any]:
     """Finer basemap when zoomed in; BCP glyphs only from ``BCP_GLYPH_ZOOM`` on."""
     level = int(zoom or 0)
     wanted_url = _layer_urls(Filters.from_dict({}), level)["basemap"]
@@ -244,7 +265,8 @@ def _visible(overlays: list[str] | None, key: str) -> bool:
     Input(ids("refresh"), "data"),
 )
 def update_incidents(
-    filters: dict[str, Any], bounds: Any, zoom: int | None, overlays: list[str] | None, _: Any
+    filters: FiltersData | None, bounds: Bounds | None, zoom: Zoom | None, overlays: Names | None,
+    _: RefreshData | None,
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Raw points (clustered in the browser) or server-side clusters for the viewport."""
     if not _visible(overlays, "incidents"):
@@ -255,7 +277,7 @@ def update_incidents(
     warehouse = gateway.current()
     layer = incidents.incident_layer(
         warehouse.engine,
-        Filters.from_dict(filters),
+        Filters.from_dict(filters or {}),
         box,
         int(zoom),
         warehouse.settings.max_map_features,
@@ -276,7 +298,8 @@ def update_incidents(
     Input(ids("refresh"), "data"),
 )
 def update_density(
-    filters: dict[str, Any], bounds: Any, zoom: int | None, overlays: list[str] | None, _: Any
+    filters: FiltersData | None, bounds: Bounds | None, zoom: Zoom | None, overlays: Names | None,
+    _: RefreshData | None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Incident density per H3 cell (resolution by zoom) in the viewport."""
     if not _visible(overlays, "density"):
@@ -288,7 +311,7 @@ def update_density(
     resolution = incidents.h3_resolution_for_zoom(int(zoom))
     cells = incidents.hex_counts(
         warehouse.engine,
-        Filters.from_dict(filters),
+        Filters.from_dict(filters or {}),
         box.padded(0.1),
         resolution,
         min(warehouse.settings.max_map_features, HEX_CAP),
@@ -383,13 +406,13 @@ def follow_recompute(ticks: Any, since: Any) -> tuple[Any, str, Any]:
     Input(ids("filters"), "data"),
     Input(ids("refresh"), "data"),
 )
-def update_feed(filters: dict[str, Any], refresh: dict[str, Any]) -> tuple[list[Any], str]:
+def update_feed(filters: FiltersData | None, refresh: RefreshData | None) -> tuple[list[Any], str]:
     """The newest incidents matching the filters, and how many match in total."""
     engine = gateway.current().engine
-    parsed = Filters.from_dict(filters)
+    parsed = Filters.from_dict(filters or {})
     rows = incidents.feed(engine, parsed)
     items: list[Any] = feed_items(
-        rows, lambda pk: ids.match("feed-item", pk), frozenset((refresh or {}).get("new_ids") or [])
+        rows, lambda pk: ids.match("feed-item", pk), frozenset(refresh["new_ids"] if refresh else [])
     )
     if not items:
         items = [html.P("No incidents match the filters.", className="bw-muted")]
@@ -404,7 +427,7 @@ def update_feed(filters: dict[str, Any], refresh: dict[str, Any]) -> tuple[list[
     Input(ids("live"), "value"),
     prevent_initial_call=True,
 )
-def toggle_live(value: list[str] | None) -> bool:
+def toggle_live(value: Names | None) -> bool:
     """Auto-refresh runs only in live mode."""
     return "live" not in (value or [])
 
@@ -421,14 +444,16 @@ def toggle_live(value: list[str] | None) -> bool:
     State(ids("filters"), "data"),
     prevent_initial_call=True,
 )
-def refresh(_ticks: int, _clear: int, current: dict[str, Any], filters: dict[str, Any]) -> tuple[Any, ...]:
+def refresh(
+    _ticks: Counter | None, _clear: Counter | None, current: RefreshData | None, filters: FiltersData | None
+) -> tuple[Any, ...]:
     """Look for incidents loaded since the last refresh; highlight and count them."""
     current = current or {"watermark": 0, "new_ids": []}
     zero = ("0 new", "bw-new-counter is-zero")
     if ctx.triggered_id == ids("new-clear"):
         return {**current, "new_ids": []}, EMPTY, *zero, no_update
     found = incidents.new_since(
-        gateway.current().engine, Filters.from_dict(filters), int(current.get("watermark") or 0)
+        gateway.current().engine, Filters.from_dict(filters or {}), int(current.get("watermark") or 0)
     )
     stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
     if found.max_id <= int(current.get("watermark") or 0):
@@ -456,7 +481,8 @@ def refresh(_ticks: int, _clear: int, current: dict[str, Any], filters: dict[str
     prevent_initial_call=True,
 )
 def playback(
-    _clicks: int, _ticks: int, span: list[int], step: int, paused: bool, axis_data: dict[str, Any]
+    _clicks: Counter | None, _ticks: Counter | None, span: DaySpan, step: Step, paused: bool | None,
+    axis_data: AxisData,
 ) -> tuple[Any, bool, str]:
     """Play: step the time window forward by a day or a week per tick; press again to pause."""
     axis = TimeAxis.from_dict(axis_data)
@@ -484,20 +510,26 @@ def playback(
     Input(ids("detail-close"), "n_clicks"),
     prevent_initial_call=True,
 )
-def select(point: Any, new: Any, _feed: list[int], _close: int) -> dict[str, Any] | None:
+def select(
+    point: ClickedFeature | None, new: ClickedFeature | None, _feed: Clicks, _close: Counter | None
+) -> dict[str, Any] | None:
     """One selected incident, from a click on the map or in the feed (None when closed)."""
     trigger = ctx.triggered_id
     if trigger == ids("detail-close"):
         return None
     if isinstance(trigger, dict):
+        index = trigger.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= MAX_ID:
+            raise ClientError("Invalid value for 'situation-feed-item'.", f"index {str(index)[:40]}")
         if not ctx.triggered[0]["value"]:
             raise PreventUpdate
-        return {"id": int(trigger["index"]), "src": "feed"}
+        return {"id": index, "src": "feed"}
     feature = point if trigger == ids("points") else new
-    props = (feature or {}).get("properties") or {}
-    if props.get("cluster") or "id" not in props:
+    props = (feature.get("properties") if feature else None) or {}
+    pk = props.get("id")
+    if props.get("cluster") or pk is None:
         raise PreventUpdate
-    return {"id": int(props["id"]), "src": "map"}
+    return {"id": pk, "src": "map"}
 
 
 @callback(
@@ -506,11 +538,12 @@ def select(point: Any, new: Any, _feed: list[int], _close: int) -> dict[str, Any
     Output(ids("selection"), "data"),
     Input(ids("selected"), "data"),
 )
-def show_detail(selected: dict[str, Any] | None) -> tuple[list[Any], bool, dict[str, Any]]:
+def show_detail(selected: Selected | None) -> tuple[list[Any], bool, dict[str, Any]]:
     """Every field of the selected incident, and its ring on the map."""
-    if not selected or selected.get("id") is None:
+    pk = selected["id"] if selected else None
+    if pk is None:
         return [], True, EMPTY
-    record = incidents.detail(gateway.current().engine, int(selected["id"]))
+    record = incidents.detail(gateway.current().engine, pk)
     marker = selection_point(record["lon"], record["lat"]) if record else EMPTY
     return detail_panel(record), False, marker
 
@@ -531,7 +564,7 @@ clientside_callback(
     Input(ids("country"), "value"),
     prevent_initial_call=True,
 )
-def fit_selection(pairs: list[str] | None, countries: list[str] | None) -> Any:
+def fit_selection(pairs: Codes | None, countries: Codes | None) -> Any:
     """Fly to the chosen border pairs (or, without pairs, the chosen countries).
 
     Only a user change of a dropdown moves the map (no initial call: a link keeps its centre
@@ -560,11 +593,15 @@ clientside_callback(
 
 
 def _center(center: Any) -> tuple[float, float] | None:
+    """``(lat, lon)`` of a Leaflet centre, the longitude wrapped into -180..180 (Leaflet counts
+    on past 180 when the map is panned around the world)."""
     if isinstance(center, dict) and "lat" in center:
-        return float(center["lat"]), float(center.get("lng", center.get("lon")) or 0.0)
-    if isinstance(center, list | tuple) and len(center) == 2:
-        return float(center[0]), float(center[1])
-    return None
+        lat, lon = float(center["lat"]), float(center.get("lng", center.get("lon")) or 0.0)
+    elif isinstance(center, list | tuple) and len(center) == 2:
+        lat, lon = float(center[0]), float(center[1])
+    else:
+        return None
+    return max(-85.0, min(85.0, lat)), (lon + 180.0) % 360.0 - 180.0
 
 
 @callback(
@@ -578,26 +615,26 @@ def _center(center: Any) -> tuple[float, float] | None:
     prevent_initial_call=True,
 )
 def view_query(
-    filters: dict[str, Any],
-    center: Any,
-    zoom: int | None,
-    overlays: list[str] | None,
-    live: list[str] | None,
-    selected: dict[str, Any] | None,
+    filters: FiltersData | None,
+    center: Center | None,
+    zoom: Zoom | None,
+    overlays: Names | None,
+    live: Names | None,
+    selected: Selected | None,
 ) -> str:
     """The canonical URL query of the current view."""
     names = set(overlays or [])
     state = ViewState(
-        filters=Filters.from_dict(filters),
+        filters=Filters.from_dict(filters or {}),
         layers=tuple(k for k, name in LAYERS.items() if name in names),
         live="live" in (live or []),
-        selected=int(selected["id"]) if selected and selected.get("id") is not None else None,
+        selected=selected["id"] if selected else None,
     )
     point = _center(center)
     if point is not None:
         state = replace(state, lat=point[0], lon=point[1])
     if zoom is not None:
-        state = replace(state, zoom=int(zoom))
+        state = replace(state, zoom=max(MIN_ZOOM, min(MAX_ZOOM, int(zoom))))
     return state.to_query()
 
 

@@ -8,7 +8,7 @@ covering index ``ix_incident_h3_r5_time`` answers with index-only scans.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ class BBox:
     north: float
 
     @classmethod
-    def from_leaflet(cls, bounds: list[list[float]] | None) -> BBox | None:
+    def from_leaflet(cls, bounds: Sequence[Sequence[float]] | None) -> BBox | None:
         """From Leaflet's ``[[south, west], [north, east]]``; None if missing or malformed."""
         try:
             (south, west), (north, east) = bounds  # type: ignore[misc]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 
 from sqlalchemy import Engine
@@ -28,7 +31,55 @@ def test_serve_answers_on_the_configured_port(engine: Engine) -> None:
         assert json.loads(body) == {"database": "ok", "status": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200
+        _hostile_requests_get_json_refusals(port)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "Traceback" not in out
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, return status, headers and body (gunicorn closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+def _hostile_requests_get_json_refusals(port: int) -> None:
+    """Links too long for gunicorn (over 8190 bytes) or for the app (over 4096) answer 414 in the
+    one error shape, not gunicorn's HTML page; a zoom of 1e308 is a 400 at once, and the worker
+    keeps serving."""
+    for length in (10_000, 6_000):
+        status, headers, body = _raw(port, f"GET /?cat={'x' * length} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert status == 414, (length, body[:200])
+        assert headers["Content-Type"].startswith("application/json")
+        assert json.loads(body) == {"error": {"status": 414, "message": "URI Too Long."}}
+    zoom = {"output": "..situation-points.data...situation-clusters.data...situation-in-view.children..",
+            "outputs": [{"id": "situation-points", "property": "data"},
+                        {"id": "situation-clusters", "property": "data"},
+                        {"id": "situation-in-view", "property": "children"}],
+            "inputs": [{"id": "situation-filters", "property": "data", "value": {}},
+                       {"id": "situation-map", "property": "bounds", "value": [[44, 17], [46, 20]]},
+                       {"id": "situation-map", "property": "zoom", "value": 1e308},
+                       {"id": "situation-layers", "property": "overlays", "value": ["Incidents"]},
+                       {"id": "situation-refresh", "property": "data", "value": None}],
+            "changedPropIds": ["situation-map.zoom"]}
+    start = time.monotonic()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_dash-update-component",
+                                     data=json.dumps(zoom).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("a zoom of 1e308 was accepted")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 400
+        assert json.loads(refused.read())["error"]["message"] == "Invalid value for 'situation-map.zoom'."
+    assert time.monotonic() - start < 2
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+        assert health.status == 200
