@@ -188,9 +188,11 @@ class DashClient:
         def filled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
 
+        # Like the renderer: only this callback's own inputs are named as changed.
+        own = {f"{i['id']}.{i['property']}" for i in dep["inputs"]}
         payload = {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
                    "inputs": filled(dep["inputs"]), "state": filled(dep.get("state", [])),
-                   "changedPropIds": changed}
+                   "changedPropIds": [c for c in changed if c in own]}
         began = time.perf_counter()
         response = self.client.post("/_dash-update-component", json=payload, headers=BROWSER)
         seconds = time.perf_counter() - began
