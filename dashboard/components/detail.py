@@ -9,18 +9,22 @@ from dash import html
 from h3.api import basic_int as h3int
 
 from dashboard.components.palette import CATEGORY_COLORS, CATEGORY_LABELS, IMPACT_LABELS
+from dashboard.limits import DESCRIPTION_CHARS, EXTRA_FIELDS, FIELD_CHARS, REASON_CHARS, clip
+
+#: Fields with their own text limit (the rest: ``FIELD_CHARS``).
+_LIMITS = {"Description": DESCRIPTION_CHARS, "Impact reason": REASON_CHARS}
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, limit: int = FIELD_CHARS) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
+        return clip(", ".join(str(v) for v in value[:EXTRA_FIELDS]), limit)
     if isinstance(value, float):
         return f"{value:,.1f}"
-    return str(value)
+    return clip(value, limit)
 
 
 def _km(metres: Any) -> str:
@@ -34,7 +38,7 @@ def _h3(cell: Any) -> str:
 def _group(title: str, items: list[tuple[str, Any]]) -> html.Div:
     rows: list[Any] = []
     for label, value in items:
-        rows += [html.Dt(label), html.Dd(_text(value))]
+        rows += [html.Dt(clip(label)), html.Dd(_text(value, _LIMITS.get(label, FIELD_CHARS)))]
     return html.Div([html.H4(title), html.Dl(rows)], className="bw-detail-group")
 
 
@@ -73,7 +77,7 @@ def detail_panel(record: dict[str, Any] | None) -> list[Any]:
             ],
             className="bw-detail-head",
         ),
-        html.H3(f"Incident {record.get('incident_id')}", className="bw-detail-title"),
+        html.H3(f"Incident {clip(record.get('incident_id'))}", className="bw-detail-title"),
         _group(
             "Event",
             [
@@ -118,5 +122,18 @@ def detail_panel(record: dict[str, Any] | None) -> list[Any]:
                 ("Content hash", record.get("content_hash")),
             ],
         ),
-        *([_group("Other fields", [(str(k), v) for k, v in sorted(attrs.items())])] if attrs else []),
+        *_extra(attrs, bool(record.get("attrs_too_big"))),
     ]
+
+
+def _extra(attrs: dict[str, Any], too_big: bool) -> list[html.Div]:
+    """The incident's extra fields: at most ``EXTRA_FIELDS``, then how many more."""
+    if too_big:
+        return [_group("Other fields", [("(not shown)", "larger than the detail panel shows")])]
+    if not attrs:
+        return []
+    keys = sorted(attrs)
+    items: list[tuple[str, Any]] = [(k, attrs[k]) for k in keys[:EXTRA_FIELDS]]
+    if len(keys) > EXTRA_FIELDS:
+        items.append(("…", f"and {len(keys) - EXTRA_FIELDS:,} more fields"))
+    return [_group("Other fields", items)]

@@ -8,6 +8,7 @@ from typing import Any
 from dash import html
 
 from dashboard.components.palette import CATEGORY_COLORS, CATEGORY_LABELS
+from dashboard.limits import clip
 
 
 def feed_items(
@@ -63,7 +64,7 @@ def feed_items(
                 id=item_id(pk),
                 className="bw-feed-item" + (" is-new" if pk in new_ids else ""),
                 n_clicks=0,
-                title=f"Show incident {r.get('incident_id')} on the map",
+                title=f"Show incident {clip(r.get('incident_id'))} on the map",
                 **{"data-incident": str(pk)},  # type: ignore[arg-type]
             )
         )

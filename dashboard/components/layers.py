@@ -22,6 +22,7 @@ from dashboard.components.palette import (
     IMPACT_STYLES,
     bcp_mode,
 )
+from dashboard.limits import REASON_CHARS, clip
 from etl.warehouse.schema import INCIDENT_CATEGORIES
 
 Feature = dict[str, Any]
@@ -54,9 +55,10 @@ def shape(geometry: dict[str, Any], properties: dict[str, Any]) -> Feature:
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
-def esc(value: object) -> str:
-    """HTML-escaped text of ``value`` ('' for None)."""
-    return "" if value is None else html.escape(str(value))
+def esc(value: object, limit: int | None = None) -> str:
+    """HTML-escaped text of ``value`` ('' for None), cut to ``limit`` characters first
+    (``dashboard.limits.FIELD_CHARS`` unless said otherwise)."""
+    return "" if value is None else html.escape(clip(value) if limit is None else clip(value, limit))
 
 
 # -- reference layers ------------------------------------------------------------------------
@@ -71,7 +73,8 @@ def basemap_layer(countries: Sequence[Any]) -> FeatureCollection:
         :class:`dashboard.queries.reference.Country` records.
     """
     polygons = [shape(c.geometry, {"iso2": c.iso2, "t": int(c.is_target)}) for c in countries]
-    labels = [point(c.label_lon, c.label_lat, {"label": c.name, "t": int(c.is_target)}) for c in countries]
+    labels = [point(c.label_lon, c.label_lat, {"label": clip(c.name), "t": int(c.is_target)})
+              for c in countries]
     return collection(polygons + labels)
 
 
@@ -103,7 +106,7 @@ def section_tooltip(row: dict[str, Any]) -> str:
     when = attribution_date(row.get("impact_updated_at"))
     parts = [head]
     if reason:
-        parts.append(f'<span class="bw-tip-reason">{esc(reason)}</span>')
+        parts.append(f'<span class="bw-tip-reason">{esc(reason, REASON_CHARS)}</span>')
     if when:
         by = row.get("impact_attributed_by")
         parts.append(f'<span class="bw-tip-when">attributed {when}'
@@ -113,7 +116,7 @@ def section_tooltip(row: dict[str, Any]) -> str:
     if suggested(row):
         parts.append(f'<span class="bw-tip-suggested">Suggested by the analysis: '
                      f'{esc(IMPACT_LABELS.get(suggested(row), suggested(row)).upper())} '
-                     f'({esc(row.get("suggested_reason"))})</span>')
+                     f'({esc(row.get("suggested_reason"), REASON_CHARS)})</span>')
     return "".join(parts)
 
 
@@ -121,7 +124,8 @@ def sections_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
     """Border sections with impact level (``lvl``) and a text label (never colour alone).
 
     ``label`` is the short permanent text (id and level); ``tip`` the attribution shown on
-    hover (level, reason, date of attribution, author); ``at`` the date alone.
+    hover (level, reason, date of attribution, author); ``at`` the date alone. The reason is
+    cut to ``REASON_CHARS`` (``dashboard.limits``), so no map load grows with one long reason.
     """
     return collection(
         shape(
@@ -134,7 +138,7 @@ def sections_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
                 + (f" · suggested {IMPACT_LABELS.get(suggested(r), suggested(r)).upper()}"
                    if suggested(r) else ""),
                 "sug": suggested(r),
-                "reason": r.get("impact_reason") or "",
+                "reason": clip(r.get("impact_reason") or "", REASON_CHARS),
                 "at": attribution_date(r.get("impact_updated_at")),
                 "tip": section_tooltip(r),
             },

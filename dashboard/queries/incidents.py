@@ -17,8 +17,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Engine, and_, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Engine,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 
+from dashboard.limits import DESCRIPTION_CHARS, EXTRA_BYTES, FIELD_CHARS, REASON_CHARS
 from dashboard.queries import rollup as summary
 from dashboard.queries.gateway import Reader, fetch_all, fetch_one, reading
 from dashboard.queries.raw import (
@@ -186,8 +200,8 @@ def hex_counts(
 
 _FEED_COLUMNS = (
     incident.c.id,
-    incident.c.incident_id,
-    incident.c.source,
+    func.left(incident.c.incident_id, FIELD_CHARS + 1).label("incident_id"),
+    func.left(incident.c.source, FIELD_CHARS + 1).label("source"),
     incident.c.occurred_at,
     incident.c.category,
     incident.c.subtype,
@@ -329,24 +343,40 @@ def new_since(engine: Engine, filters: Filters, after_id: int, cap: int = NEW_CA
     return NewIncidents(max_id=max_id, count=total, rows=rows)
 
 
+def _detail_column(column: Any) -> Any:
+    """A column of the detail query, free text cut in SQL (``dashboard.limits``): the
+    description to ``DESCRIPTION_CHARS``, other text to ``FIELD_CHARS``, extra fields dropped
+    when they are larger than ``EXTRA_BYTES`` (``attrs_too_big`` says so)."""
+    if column.name == "description":
+        return func.left(column, DESCRIPTION_CHARS + 1).label(column.name)
+    if column.name == "attrs":
+        big = func.octet_length(cast(column, Text)) > EXTRA_BYTES
+        return case((big, literal_column("'{}'::jsonb")), else_=column).label(column.name)
+    if isinstance(column.type, Text):
+        return func.left(column, FIELD_CHARS + 1).label(column.name)
+    return column
+
+
 def detail(engine: Engine, incident_pk: int) -> dict[str, Any] | None:
-    """Every stored field of one incident, with its nearest BCP and border section spelled out."""
+    """Every stored field of one incident, with its nearest BCP and border section spelled out
+    (free text cut to the limits of :mod:`dashboard.limits`)."""
     near = bcp.alias("near")
     home = country.alias("home")
     stmt = (
         select(
-            *[c for c in incident.c if c.name != "geom"],
+            *[_detail_column(c) for c in incident.c if c.name != "geom"],
+            (func.octet_length(cast(incident.c.attrs, Text)) > EXTRA_BYTES).label("attrs_too_big"),
             func.ST_X(incident.c.geom).label("lon"),
             func.ST_Y(incident.c.geom).label("lat"),
-            home.c.name.label("country_name"),
-            near.c.name_a.label("bcp_name_a"),
-            near.c.name_b.label("bcp_name_b"),
+            func.left(home.c.name, FIELD_CHARS + 1).label("country_name"),
+            func.left(near.c.name_a, FIELD_CHARS + 1).label("bcp_name_a"),
+            func.left(near.c.name_b, FIELD_CHARS + 1).label("bcp_name_b"),
             near.c.country_a.label("bcp_country_a"),
             near.c.country_b.label("bcp_country_b"),
             near.c.mode.label("bcp_mode"),
             border_section.c.pair_id.label("section_pair"),
             border_section.c.impact_level.label("section_impact"),
-            border_section.c.impact_reason.label("section_impact_reason"),
+            func.left(border_section.c.impact_reason, REASON_CHARS + 1).label("section_impact_reason"),
         )
         .select_from(
             incident.outerjoin(home, home.c.iso2 == incident.c.country)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, or_, select, true
 
+from dashboard.limits import FIELD_CHARS, REASON_CHARS
 from dashboard.queries.gateway import fetch_all, fetch_one
 from etl.warehouse.schema import (
     bcp,
@@ -113,9 +114,9 @@ def _basemap(engine: Engine, detailed: bool) -> list[Country]:
     stmt = (
         select(
             country.c.iso2,
-            country.c.name,
+            _cut(country.c.name).label("name"),
             country.c.is_target,
-            country.c.footnote,
+            _cut(country.c.footnote).label("footnote"),
             func.ST_AsGeoJSON(simplified, BASEMAP_DIGITS[detailed]).label("geojson"),
             func.ST_X(circle.c.center).label("label_lon"),
             func.ST_Y(circle.c.center).label("label_lat"),
@@ -135,6 +136,11 @@ def _basemap(engine: Engine, detailed: bool) -> list[Country]:
         )
         for r in fetch_all(engine, stmt)
     ]
+
+
+def _cut(column: ColumnElement[str], limit: int = FIELD_CHARS) -> ColumnElement[str]:
+    """At most ``limit + 1`` characters of a text column (the builder adds the ellipsis)."""
+    return func.left(column, limit + 1)
 
 
 def _pair_filter(
@@ -162,7 +168,7 @@ def sections(
     nobody); ``impact_updated_at`` is the date of that attribution.
     """
     attributed_by = (
-        select(section_impact_history.c.attributed_by)
+        select(_cut(section_impact_history.c.attributed_by))
         .where(section_impact_history.c.section_id == border_section.c.section_id)
         .order_by(section_impact_history.c.attributed_at.desc(),
                   section_impact_history.c.history_id.desc())
@@ -176,11 +182,11 @@ def sections(
             border_section.c.seq,
             border_section.c.length_km,
             border_section.c.impact_level,
-            border_section.c.impact_reason,
+            _cut(border_section.c.impact_reason, REASON_CHARS).label("impact_reason"),
             border_section.c.impact_updated_at,
             attributed_by.label("impact_attributed_by"),
             section_impact_suggestion.c.level.label("suggested_level"),
-            section_impact_suggestion.c.reason.label("suggested_reason"),
+            _cut(section_impact_suggestion.c.reason, REASON_CHARS).label("suggested_reason"),
             border_line.c.country_a,
             border_line.c.country_b,
             func.ST_AsGeoJSON(border_section.c.geom, 5).label("geojson"),
@@ -214,12 +220,12 @@ def bcps(
     stmt = (
         select(
             bcp.c.code,
-            bcp.c.name_a,
-            bcp.c.name_b,
+            _cut(bcp.c.name_a).label("name_a"),
+            _cut(bcp.c.name_b).label("name_b"),
             bcp.c.country_a,
             bcp.c.country_b,
             bcp.c.mode,
-            bcp.c.e_road,
+            _cut(bcp.c.e_road).label("e_road"),
             bcp.c.joint_control,
             bcp.c.one_stop,
             func.ST_X(bcp.c.geom).label("lon"),
@@ -245,7 +251,7 @@ def patrol_areas(
             pair_id.label("pair_id"),
             joint_patrol_agreement.c.depth_km,
             joint_patrol_agreement.c.status,
-            joint_patrol_agreement.c.legal_basis,
+            _cut(joint_patrol_agreement.c.legal_basis).label("legal_basis"),
             joint_patrol_agreement.c.valid_from,
             joint_patrol_agreement.c.valid_to,
             joint_patrol_area.c.area_km2,
@@ -270,7 +276,7 @@ def _with_geometry(row: Any) -> dict[str, Any]:
 
 def country_options(engine: Engine) -> list[dict[str, Any]]:
     """Countries for the filter: code, name, whether it is one of the eight administrations."""
-    stmt = select(country.c.iso2, country.c.name, country.c.is_target).order_by(
+    stmt = select(country.c.iso2, _cut(country.c.name).label("name"), country.c.is_target).order_by(
         country.c.is_target.desc(), country.c.name
     )
     return [dict(r) for r in fetch_all(engine, stmt)]
@@ -282,8 +288,8 @@ def pair_options(engine: Engine) -> list[dict[str, Any]]:
     stmt = (
         select(
             border_line.c.pair_id,
-            ca.c.name.label("name_a"),
-            cb.c.name.label("name_b"),
+            _cut(ca.c.name).label("name_a"),
+            _cut(cb.c.name).label("name_b"),
         )
         .select_from(
             border_line.join(ca, ca.c.iso2 == border_line.c.country_a).join(
