@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
@@ -145,6 +145,17 @@ class ClickedFeature(TypedDict):
 
     type: Literal["Feature"]
     properties: NotRequired[FeatureProperties | None]
+
+
+#: A date picker's value (``YYYY-MM-DD``, perhaps with a time); the page parses it further.
+DateText = Annotated[str, StringConstraints(max_length=32)]
+
+
+@with_config(ConfigDict(extra="allow"))
+class GraphClick(TypedDict):
+    """A Plotly graph's ``clickData``: the points clicked (their fields unread here)."""
+
+    points: Annotated[list[dict[Code, Any]], Field(max_length=MAX_ITEMS)]
 
 
 #: A playback step: a day or a week.

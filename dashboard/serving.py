@@ -1,7 +1,7 @@
 """How gunicorn serves the dashboard: its settings and a worker that answers in the one error shape.
 
-``borderwatch serve`` applies :data:`OPTIONS`; the image runs ``gunicorn -c
-python:dashboard.serving dashboard.wsgi:server``, which reads the same names from this module.
+``borderwatch serve`` (also the image's command) applies :data:`OPTIONS`; plain gunicorn reads
+the same names with ``gunicorn -c python:dashboard.serving dashboard.wsgi:server``.
 
 gunicorn refuses some requests before the application sees them (a request line over
 ``limit_request_line``, too many or too large headers, a malformed request line) and answers

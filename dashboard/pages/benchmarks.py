@@ -21,7 +21,9 @@ from dash.exceptions import PreventUpdate
 from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
 from dashboard.components import benchmark_charts as charts
 from dashboard.components import benchmark_panels as panels
+from dashboard.errors import ClientError
 from dashboard.ids import PageIds
+from dashboard.inputs import Clicks, Code, Counter, DateText, GraphClick
 from dashboard.queries import benchmarks as bq
 from dashboard.queries import gateway, incidents, programme
 from dashboard.viewstate import BenchmarkView, Filters, parse_benchmark_query
@@ -37,8 +39,8 @@ _ISO2 = re.compile(r"^[A-Z]{2}$")
 _BRIEFING = threading.BoundedSemaphore(1)
 
 
-class BadInput(BorderwatchError):
-    """A value sent by the browser that the page never offers."""
+class BadInput(ClientError):
+    """A value sent by the browser that the page never offers (answered 400)."""
 
 
 def _today() -> date:
@@ -162,7 +164,7 @@ def _footnotes(admins: list[bq.Administration]) -> str:
     Output(ids("scorecard-title"), "children"),
     Input(ids("round"), "value"),
 )
-def show_round(round_value: Any) -> tuple[Any, ...]:
+def show_round(round_value: Code | None) -> tuple[Any, ...]:
     """Status map, regional view and scorecard of the chosen round."""
     if not round_value:
         raise PreventUpdate
@@ -194,7 +196,7 @@ def show_round(round_value: Any) -> tuple[Any, ...]:
     Input({"type": ids("open"), "index": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
-def open_country(click: Any, _clicks: list[int]) -> str:
+def open_country(click: GraphClick | None, _clicks: Clicks) -> str:
     """A click on the map or on a name in the scorecard opens that administration."""
     trigger = ctx.triggered_id
     if isinstance(trigger, dict):
@@ -202,7 +204,7 @@ def open_country(click: Any, _clicks: list[int]) -> str:
             raise PreventUpdate
         chosen = _country(trigger.get("index"))
     else:
-        points = (click or {}).get("points") or [{}]
+        points = (click["points"] if click else None) or [{}]
         chosen = _country(points[0].get("customdata"))
     if chosen is None:
         raise PreventUpdate
@@ -223,7 +225,9 @@ def open_country(click: Any, _clicks: list[int]) -> str:
     Input(ids("period"), "start_date"),
     Input(ids("period"), "end_date"),
 )
-def show_country(country_value: Any, round_value: Any, start: Any, end: Any) -> tuple[Any, ...]:
+def show_country(
+    country_value: Code | None, round_value: Code | None, start: DateText | None, end: DateText | None
+) -> tuple[Any, ...]:
     """The drill-down: key figures for the period, each component across rounds, the round's
     recommendations, the strategy timeline and the trainings."""
     iso2 = _country(country_value)
@@ -282,7 +286,9 @@ def show_country(country_value: Any, round_value: Any, start: Any, end: Any) -> 
         (Output(ids("briefing-status"), "children"), "Generating the briefing pack…", ""),
     ],
 )
-def briefing(clicks: int, round_value: Any, start: Any, end: Any) -> tuple[Any, str]:
+def briefing(
+    clicks: Counter | None, round_value: Code | None, start: DateText | None, end: DateText | None
+) -> tuple[Any, str]:
     """Build the forum briefing pack on the server (the same PDF as ``borderwatch briefing``)."""
     if not clicks:
         raise PreventUpdate
@@ -312,7 +318,9 @@ def briefing(clicks: int, round_value: Any, start: Any, end: Any) -> tuple[Any, 
     Input(ids("country"), "value"),
     prevent_initial_call=True,
 )
-def view_query(round_value: Any, start: Any, end: Any, country_value: Any) -> str:
+def view_query(
+    round_value: Code | None, start: DateText | None, end: DateText | None, country_value: Code | None
+) -> str:
     """The canonical URL query of the current view."""
     view = BenchmarkView(filters=_period(start, end),
                          round=_round(round_value) if round_value else None,
