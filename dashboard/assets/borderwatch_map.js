@@ -32,25 +32,70 @@ window.borderwatch = Object.assign({}, window.borderwatch, {
     },
 
     /* Border sections: colour, weight and dash pattern by impact level, plus a text label
-     * (permanent for medium and above, on hover for low). Hovering a section shows its
-     * attribution instead (p.tip: level, reason, date; HTML escaped by the server). */
+     * (permanent for medium and above, and where the analysis suggests another level, in the
+     * labels pane under the markers; on hover for the rest). Hovering a
+     * section shows its attribution (p.tip: level, reason, date; HTML escaped by the server)
+     * in Leaflet's tooltip pane, above every marker (BCP icons used to cover it). */
     sectionStyle: function (feature, context) {
       var s = ((context.hideout || {}).levels || {})[feature.properties.lvl] || {};
       return {color: s.color || "#555", weight: s.weight || 3, dashArray: s.dashArray || null,
               opacity: 0.95, lineCap: "butt"};
     },
     sectionEach: function (feature, layer, context) {
+      var bw = window.borderwatch.map;
       var p = feature.properties, h = context.hideout || {};
-      var label = window.borderwatch.map.esc(p.label), tip = p.tip || label;
-      var permanent = p.lvl !== "low" || !!p.sug;  /* a differing suggestion shows too */
-      layer.bindTooltip(permanent ? label : tip, {
-        permanent: permanent, direction: "center", pane: h.labelPane,
+      var label = bw.esc(p.label), tip = p.tip || label;
+      var tipClass = "bw-section-tip bw-impact-" + p.lvl;
+      if (p.lvl === "low" && !p.sug) {  /* a differing suggestion shows its label too */
+        layer.bindTooltip(tip, {sticky: true, direction: "top", className: tipClass});
+        return;
+      }
+      layer.bindTooltip(label, {
+        permanent: true, direction: "center", pane: h.labelPane,
         className: "bw-section-label bw-impact-" + p.lvl
       });
-      if (permanent && tip !== label) {
-        layer.on("mouseover", function () { layer.setTooltipContent(tip); });
-        layer.on("mouseout", function () { layer.setTooltipContent(label); });
+      var hover = L.tooltip({direction: "top", className: tipClass, offset: [0, -8]});
+      hover.setContent(tip);
+      layer.on("mouseover mousemove", function (e) {
+        if (layer._map) { hover.setLatLng(e.latlng); layer._map.openTooltip(hover); }
+      });
+      layer.on("mouseout remove", function () {
+        if (layer._map) { layer._map.closeTooltip(hover); }
+      });
+      layer.on("add", function () { bw.declutterSoon(layer._map); });
+    },
+
+    /* Permanent section labels must not overlap (at regional zoom dozens share a few
+     * centimetres): keep the most severe first, hide any label that would overlap one kept.
+     * Runs after every zoom or pan, and when labels are added. */
+    declutterSoon: function (map) {
+      if (!map) { return; }
+      var bw = window.borderwatch.map;
+      if (!map._bwDeclutter) {
+        map._bwDeclutter = true;
+        map.on("zoomend moveend", function () { bw.declutterSoon(map); });
       }
+      window.clearTimeout(map._bwDeclutterTimer);
+      map._bwDeclutterTimer = window.setTimeout(function () { bw.declutter(map); }, 60);
+    },
+    declutter: function (map) {
+      var rank = {"bw-impact-critical": 0, "bw-impact-high": 1, "bw-impact-medium": 2};
+      var level = function (el) {
+        for (var name in rank) { if (el.classList.contains(name)) { return rank[name]; } }
+        return 3;
+      };
+      var labels = Array.prototype.slice.call(
+        map.getContainer().querySelectorAll(".leaflet-tooltip.bw-section-label"));
+      labels.forEach(function (el) { el.classList.remove("is-cluttered"); });
+      labels.sort(function (a, b) { return level(a) - level(b); });
+      var kept = [];
+      labels.forEach(function (el) {
+        var r = el.getBoundingClientRect();
+        var hit = kept.some(function (k) {
+          return r.left < k.right + 2 && r.right + 2 > k.left && r.top < k.bottom + 2 && r.bottom + 2 > k.top;
+        });
+        if (hit) { el.classList.add("is-cluttered"); } else { kept.push(r); }
+      });
     },
 
     /* BCPs: a glyph in a shape by mode; joint-control / one-stop crossings get a gold ring. */
@@ -157,6 +202,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         window.history.replaceState(window.history.state, "", window.location.pathname + query);
       }
       return window.dash_clientside.no_update;
+    },
+    /* The legend starts folded on small screens (it covered a quarter of the map). */
+    legendOpen: function () {
+      var small = window.matchMedia("(max-width: 1280px), (max-height: 700px)").matches;
+      return small ? false : window.dash_clientside.no_update;
     },
     /* Mark the selected incident in the feed and scroll it into view. */
     markFeed: function (selected) {

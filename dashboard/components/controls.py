@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -30,8 +30,9 @@ class TimeAxis:
         return self.base + timedelta(days=int(offset))
 
     def marks(self, count: int = 4) -> dict[int, dict[str, Any]]:
-        """``count`` evenly spaced labels, first and last day included ("12 Mar" or "Mar 24")."""
-        fmt = "%d %b" if self.days <= 400 else "%b %y"
+        """``count`` evenly spaced labels, first and last day included ("12 Mar", or "Mar 2024"
+        on an axis longer than 400 days: "Dec 24" read like a date)."""
+        fmt = "%d %b" if self.days <= 400 else "%b %Y"
         positions = sorted({round(i * self.days / max(1, count - 1)) for i in range(count)})
         return {i: {"label": self.day(i).strftime(fmt), "style": {"fontSize": "11px"}} for i in positions}
 
@@ -222,7 +223,18 @@ def sidebar(
     )
 
 
-def playback_frame(span: list[int], step: int, last: int, *, start: bool) -> tuple[list[int], bool]:
+def playback_range(span: Sequence[int], step: int, last: int) -> tuple[int, int]:
+    """The days a playback runs through: the chosen range, or the whole axis (``0``..``last``)
+    when the chosen range is no longer than one frame."""
+    first, final = min(int(span[0]), last), min(int(span[1]), last)
+    if final - first + 1 <= max(1, int(step)):
+        return 0, last
+    return first, final
+
+
+def playback_frame(
+    span: Sequence[int], step: int, within: tuple[int, int], *, start: bool
+) -> tuple[list[int], bool]:
     """The next time-window frame of the playback, and whether playback is finished.
 
     Parameters
@@ -231,19 +243,17 @@ def playback_frame(span: list[int], step: int, last: int, *, start: bool) -> tup
         Current slider value ``[from, to]`` (day offsets).
     step
         Frame length and advance in days (1 = by day, 7 = by week).
-    last
-        Last day offset of the axis.
+    within
+        First and last day offset the playback runs through (:func:`playback_range`).
     start
-        True when playback starts: the first frame begins at the current start (or at day 0
-        when the current start is already in the last frame).
+        True when playback starts: the first frame begins on the first day of ``within``.
     """
     step = max(1, int(step))
-    first = int(span[0])
+    low, high = within
     if start:
-        if first + step - 1 >= last:
-            first = 0
+        first = low
     else:
-        first += step
-        if first > last:
+        first = int(span[0]) + step
+        if first > high:
             return [int(span[0]), int(span[1])], True
-    return [first, min(first + step - 1, last)], False
+    return [first, min(first + step - 1, high)], False

@@ -47,9 +47,10 @@ def hotspot_scale(breaks: Sequence[int], resolution: int | None = None) -> list[
     return rows
 
 
-def legend(density_id: str, hotspots: html.Div | None = None) -> html.Details:
-    """The whole legend; ``density_id`` is the list the density callback fills, ``hotspots``
-    the hotspot (Gi*) section (``dashboard.components.hotspots.hotspot_legend_section``)."""
+def legend(density_id: str, hotspots: html.Div | None = None, legend_id: str = "legend") -> html.Details:
+    """The whole legend (``legend_id``; open, folded on small screens by the page's script);
+    ``density_id`` is the list the density callback fills, ``hotspots`` the hotspot (Gi*)
+    section (``dashboard.components.hotspots.hotspot_legend_section``)."""
     incidents = [
         _row(
             html.Span(className="bw-swatch bw-swatch-dot", style={"background": CATEGORY_COLORS[c]}),
@@ -118,5 +119,6 @@ def legend(density_id: str, hotspots: html.Div | None = None) -> html.Details:
             ),
         ],
         open=True,
+        id=legend_id,
         className="bw-legend",
     )

@@ -27,15 +27,17 @@ ns = Namespace("borderwatch", "map")
 hs = Namespace("bwHotspots", "layer")
 
 #: Custom panes and their z-index (Leaflet: tiles 200, overlays 400, markers 600, tooltips 650).
+#: Incident clusters lie under the border sections, their labels and the BCPs (clusters used
+#: to hide them); every hover tooltip is in Leaflet's tooltip pane, above all of them.
 PANES: dict[str, int] = {
     "bw-basemap": 150,
     "bw-density": 375,
     "bw-hotspots": 380,
     "bw-patrol": 390,
-    "bw-sections": 420,
-    "bw-labels": 430,
+    "bw-incidents": 560,
+    "bw-sections": 570,
+    "bw-labels": 580,
     "bw-bcps": 610,
-    "bw-incidents": 620,
     "bw-new": 630,
     "bw-selected": 640,
 }
@@ -255,5 +257,5 @@ def situation_map(
         className="bw-detail",
         hidden=True,
     )
-    return html.Div([leaflet_map, legend(ids("legend-density"), hotspot_legend_section(ids)), detail],
-                    className="bw-mapwrap")
+    key = legend(ids("legend-density"), hotspot_legend_section(ids), ids("legend"))
+    return html.Div([leaflet_map, key, detail], className="bw-mapwrap")

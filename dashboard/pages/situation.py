@@ -33,6 +33,7 @@ from dashboard.components.controls import (
     TimeAxis,
     date_label,
     playback_frame,
+    playback_range,
     sidebar,
     subtype_options,
 )
@@ -145,6 +146,7 @@ def layout(**query: Any) -> html.Div:
                 id=ids("refresh-timer"), interval=settings.refresh_interval_s * 1000, disabled=not state.live
             ),
             dcc.Interval(id=ids("play-timer"), interval=1500, disabled=True),
+            dcc.Store(id=ids("play-range")),
             *[html.Div(text, className="bw-alert", role="status") for text in notices],
             html.Div(
                 [
@@ -472,31 +474,36 @@ def refresh(
     Output(ids("slider"), "value"),
     Output(ids("play-timer"), "disabled"),
     Output(ids("play"), "children"),
+    Output(ids("play-range"), "data"),
     Input(ids("play"), "n_clicks"),
     Input(ids("play-timer"), "n_intervals"),
     State(ids("slider"), "value"),
     State(ids("step"), "value"),
     State(ids("play-timer"), "disabled"),
     State(ids("axis"), "data"),
+    State(ids("play-range"), "data"),
     prevent_initial_call=True,
 )
 def playback(
     _clicks: Counter | None, _ticks: Counter | None, span: DaySpan, step: Step, paused: bool | None,
-    axis_data: AxisData,
-) -> tuple[Any, bool, str]:
-    """Play: step the time window forward by a day or a week per tick; press again to pause."""
+    axis_data: AxisData, chosen: DaySpan | None,
+) -> tuple[Any, bool, str, Any]:
+    """Play: step a window of a day or a week through the chosen range (the whole axis when
+    the range is one frame); Pause, or the last frame, gives the chosen range back."""
     axis = TimeAxis.from_dict(axis_data)
+    stopped = ("▶ Play", None)
     if ctx.triggered_id == ids("play"):
         if not paused:
-            return no_update, True, "▶ Play"
-        frame, _ = playback_frame(span, step, axis.days, start=True)
-        return frame, False, "❚❚ Pause"
+            return (chosen or no_update), True, *stopped
+        frame, _ = playback_frame(span, step, playback_range(span, step, axis.days), start=True)
+        return frame, False, "❚❚ Pause", span
     if paused:
         raise PreventUpdate
-    frame, done = playback_frame(span, step, axis.days, start=False)
+    original = chosen or span
+    frame, done = playback_frame(span, step, playback_range(original, step, axis.days), start=False)
     if done:
-        return no_update, True, "▶ Play"
-    return frame, False, "❚❚ Pause"
+        return original, True, *stopped
+    return frame, False, "❚❚ Pause", no_update
 
 
 # -- selection: map <-> feed <-> details ------------------------------------------------------
@@ -580,6 +587,12 @@ def fit_selection(pairs: Codes | None, countries: Codes | None) -> Any:
         return no_update
     return {"bounds": bounds, "transition": "flyToBounds", "options": {"padding": [24, 24]}}
 
+
+clientside_callback(
+    ClientsideFunction(namespace="borderwatch", function_name="legendOpen"),
+    Output(ids("legend"), "open"),
+    Input(ids("legend"), "id"),
+)
 
 clientside_callback(
     ClientsideFunction(namespace="borderwatch", function_name="markFeed"),

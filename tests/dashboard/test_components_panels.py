@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from dash import html
@@ -10,6 +11,7 @@ from dashboard.components.controls import (
     TimeAxis,
     date_label,
     playback_frame,
+    playback_range,
     subtype_options,
 )
 from dashboard.components.detail import detail_panel
@@ -154,16 +156,28 @@ def test_time_axis_and_playback() -> None:
     assert min(axis.marks()) == 0 and len(axis.marks()) <= 4
     assert date_label(date(2024, 1, 1), date(2024, 1, 1)) == "2024-01-01 – 2024-01-01 (1 day)"
 
-    frame, done = playback_frame([10, 40], 7, 59, start=True)
+    within = playback_range([10, 40], 7, 59)
+    assert within == (10, 40)
+    frame, done = playback_frame([10, 40], 7, within, start=True)
     assert (frame, done) == ([10, 16], False)
     frames = [frame]
     while not done:
-        frame, done = playback_frame(frame, 7, 59, start=False)
+        frame, done = playback_frame(frame, 7, within, start=False)
         frames.append(frame)
-    assert frames[-2] == [59, 59] and frames[-1] == [59, 59] and done
-    assert all(b - a == 6 for a, b in frames[:-3])
-    assert playback_frame([58, 59], 7, 59, start=True) == ([0, 6], False)
-    assert playback_frame([5, 9], 1, 59, start=False) == ([6, 6], False)
+    assert frames[-2] == [38, 40] and frames[-1] == [38, 40] and done  # stays in the chosen range
+    assert all(b - a == 6 for a, b in frames[:-2])
+    assert playback_range([58, 59], 7, 59) == (0, 59)  # a range within one frame: the whole axis
+    assert playback_frame([58, 59], 7, (0, 59), start=True) == ([0, 6], False)
+    assert playback_frame([5, 9], 1, (0, 59), start=False) == ([6, 6], False)
+
+
+def test_long_axes_write_the_year_in_full() -> None:
+    """"Dec 24" on the slider read like the 24th of December."""
+    labels = [m["label"] for m in TimeAxis(date(2023, 1, 1), 730).marks().values()]
+    assert labels[0] == "Jan 2023" and labels[-1] == "Dec 2024"
+    assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", label) for label in labels)
+    short = [m["label"] for m in TimeAxis(date(2024, 1, 1), 59).marks().values()]
+    assert short[0] == "01 Jan"
 
 
 def test_subtype_options_follow_categories() -> None:
