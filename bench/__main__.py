@@ -1,4 +1,4 @@
-"""``python -m bench [all | load map render forum hotspots] [--rows N] [--quick] ...``: run
+"""``python -m bench [all | load map render forum concurrency hotspots] [--rows N] [--quick] ...``: run
 the benchmarks, then update BENCHMARKS.md.
 
 Examples
@@ -27,6 +27,7 @@ from etl.errors import BorderwatchError
 from etl.settings import PROJECT_ROOT
 
 QUICK_ROWS, QUICK_DAYS = 2000, 14
+BENCHMARKS = ("load", "map", "render", "forum", "concurrency", "hotspots")
 
 
 MEASURED = ("etl", "dashboard", "geodata", "pyproject.toml")
@@ -92,7 +93,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("benchmark", nargs="*", default=None, metavar="BENCHMARK",
-                   help="all (default), or one or more of: load, map, render, forum, hotspots")
+                   help="all (default), or one or more of: " + ", ".join(BENCHMARKS))
     p.add_argument("--rows", type=int, default=None,
                    help=f"incidents in the data set (default 1,000,000; --quick: {QUICK_ROWS:,})")
     p.add_argument("--days", type=int, default=None,
@@ -107,6 +108,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="map: random viewport/filter updates (default 200; --quick: 12)")
     p.add_argument("--baseline-requests", type=int, default=None,
                    help="map: how many of them also run the naive baseline (default 60)")
+    p.add_argument("--users", type=int, default=20,
+                   help="concurrency: locust users without think time (default 20)")
+    p.add_argument("--seconds", type=int, default=None,
+                   help="concurrency: how long the users run (default 60; --quick: 12)")
     p.add_argument("--renders", type=int, default=None,
                    help="render: warm page loads after the cold one (default 5; --quick: 1)")
     p.add_argument("--briefings", type=int, default=None,
@@ -128,10 +133,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--private-cluster", action="store_true",
                    help="use a throwaway cluster of this run only (removed at the end)")
     args = p.parse_args(argv)
-    unknown = set(args.benchmark or []) - {"all", "load", "map", "render", "forum", "hotspots"}
+    unknown = set(args.benchmark or []) - {"all", *BENCHMARKS}
     if unknown:
-        p.error(f"unknown benchmark {', '.join(sorted(unknown))} (use all, load, map, render, "
-                "forum, hotspots)")
+        p.error(f"unknown benchmark {', '.join(sorted(unknown))} (use all, {', '.join(BENCHMARKS)})")
     return args
 
 
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                        else PROJECT_ROOT / "BENCHMARKS.md")
     results_dir = args.results_dir or args.data_dir / ("results-quick" if quick else "results")
     chosen = args.benchmark or ["all"]
-    which = {"load", "map", "render", "forum", "hotspots"} if "all" in chosen else set(chosen)
+    which = set(BENCHMARKS) if "all" in chosen else set(chosen)
     began = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     commit = _commit()
@@ -183,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
                 say=say)))
-        if which & {"map", "render", "forum", "hotspots"}:
+        if which & {"map", "render", "forum", "concurrency", "hotspots"}:
             from bench import map as map_bench
 
             url = map_bench.ensure_loaded(bench, data, say=say)
@@ -211,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
                         url, loaded, repeats=args.briefings or (1 if quick else 3),
                         requests=args.page_requests or (5 if quick else 100), seed=args.seed,
                         say=say), options)))
+                if "concurrency" in which:
+                    from bench import concurrency
+
+                    sections.append(measured(lambda: whatif(concurrency.run(
+                        url, loaded, root=args.data_dir, users=args.users,
+                        seconds=args.seconds or (12 if quick else 60),
+                        postgres_pid=bench.cluster.pid(), seed=args.seed, say=say), options)))
             finally:
                 bench.set_options(database, dict.fromkeys(options, ""))
             if "hotspots" in which:

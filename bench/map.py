@@ -178,21 +178,8 @@ class DashClient:
     def call(self, dep: dict[str, Any], values: dict[str, Any], changed: list[str]
              ) -> tuple[float, bytes, dict[str, Any]]:
         """POST one callback; (seconds, body, response JSON)."""
-        outputs = [
-            {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-            for part in dep["output"].strip(".").split("...")
-        ]
-        if len(outputs) == 1 and "@" in outputs[0]["property"]:
-            outputs[0]["property"] = outputs[0]["property"].split("@")[0]
-
-        def filled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-        # Like the renderer: only this callback's own inputs are named as changed.
-        own = {f"{i['id']}.{i['property']}" for i in dep["inputs"]}
-        payload = {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-                   "inputs": filled(dep["inputs"]), "state": filled(dep.get("state", [])),
-                   "changedPropIds": [c for c in changed if c in own]}
+        payload = callback_payload(dep, values, changed)
+        outputs = payload["outputs"] if isinstance(payload["outputs"], list) else [payload["outputs"]]
         began = time.perf_counter()
         response = self.client.post("/_dash-update-component", json=payload, headers=BROWSER)
         seconds = time.perf_counter() - began
@@ -221,6 +208,26 @@ class DashClient:
             raise RuntimeError(f"GET {path} answered {response.status_code}")
         self.wire = len(response.data)
         return seconds, _decoded(response)
+
+
+def callback_payload(dep: dict[str, Any], values: dict[str, Any], changed: list[str]) -> dict[str, Any]:
+    """The body Dash's renderer posts for the callback ``dep`` (a ``/_dash-dependencies``
+    entry), with input values by ``id.property``; like the renderer, only the callback's own
+    inputs among ``changed`` are named as changed."""
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in dep["output"].strip(".").split("...")
+    ]
+    if len(outputs) == 1 and "@" in outputs[0]["property"]:
+        outputs[0]["property"] = outputs[0]["property"].split("@")[0]
+
+    def filled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+    own = {f"{i['id']}.{i['property']}" for i in dep["inputs"]}
+    return {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": filled(dep["inputs"]), "state": filled(dep.get("state", [])),
+            "changedPropIds": [c for c in changed if c in own]}
 
 
 #: What Chromium asks for; the server answers compressed (zstd first), as it would the browser.

@@ -30,10 +30,11 @@ latest runs are kept in `var/bench/results/*.json` (not committed).
 HOW_TO = """## How to reproduce
 
 ```sh
-make bench                        # = .venv/bin/python -m bench all: load, map, render, forum on 1M rows
+make bench                        # = .venv/bin/python -m bench all (every benchmark) on 1M rows
 .venv/bin/python -m bench load --rows 3000000 --memory-only    # the 3M peak-memory run
 .venv/bin/python -m bench map render --requests 300            # any subset, any size
 .venv/bin/python -m bench forum --briefings 5                  # briefing pack + benchmarks page
+.venv/bin/python -m bench concurrency --users 20 --seconds 60  # 20 clients, one worker profiled
 .venv/bin/python -m bench --wait-quiet 600                     # wait for an idle machine first
 .venv/bin/python -m bench --quick                              # smoke run, 2,000 rows
 .venv/bin/python -m bench --help

@@ -110,4 +110,5 @@ def ready_for_workers(app: Dash) -> Dash:
     answer = app.server.test_client().get("/_dash-dependencies")
     if answer.status_code != 200:
         raise RuntimeError(f"the dashboard did not set itself up (HTTP {answer.status_code})")
+    guard.prepare(app)  # the callbacks' input checks, built once here rather than by a request
     return app

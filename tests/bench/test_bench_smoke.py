@@ -35,20 +35,20 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--rows", str(ROWS), "--out", str(out),
-         "--results-dir", str(results), "--private-cluster"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+         "--results-dir", str(results), "--private-cluster", "--seconds", "6", "--users", "5"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1080,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     text = out.read_text()
     blocks = read_blocks(text)
     assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum",
-                           "hotspots"}
+                           "concurrency", "hotspots"}
     assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
     assert len(BLOCK.findall(text)) == len(blocks)
     assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
     assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
-    for key in (f"load-{ROWS}", "map", "render", "forum", "hotspots"):
+    for key in (f"load-{ROWS}", "map", "render", "forum", "concurrency", "hotspots"):
         assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
         _targets(blocks[key])
 
@@ -85,3 +85,9 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     for r in loads:
         assert r["ready"] is not None, json.dumps(r)[-4000:]
         assert all(n > 0 for n in r["counts"].values()), r["counts"]
+
+    busy = result("concurrency")
+    overall = next(s for s in busy["stats"] if s["Name"] == "Aggregated")
+    assert int(overall["Request Count"]) > 0 and int(overall["Failure Count"]) == 0
+    assert busy["profiles"]["wall"]["samples"] > 0, "py-spy sampled a worker"
+    assert "| incidents callback" in blocks["concurrency"]
