@@ -30,9 +30,10 @@ class TimeAxis:
         return self.base + timedelta(days=int(offset))
 
     def marks(self, count: int = 4) -> dict[int, dict[str, Any]]:
-        """``count`` evenly spaced labels, first and last day included ("12 Mar", or "Mar 2024"
-        on an axis longer than 400 days: "Dec 24" read like a date)."""
-        fmt = "%d %b" if self.days <= 400 else "%b %Y"
+        """``count`` evenly spaced labels, first and last day included: "12 Mar" on an axis of
+        up to 180 days, "Mar 2024" on a longer one ("Dec 24" read like a date, and a year's
+        axis began and ended on the same "07 Dec")."""
+        fmt = "%d %b" if self.days <= 180 else "%b %Y"
         positions = sorted({round(i * self.days / max(1, count - 1)) for i in range(count)})
         return {i: {"label": self.day(i).strftime(fmt), "style": {"fontSize": "11px"}} for i in positions}
 

@@ -178,6 +178,8 @@ def test_long_axes_write_the_year_in_full() -> None:
     assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", label) for label in labels)
     short = [m["label"] for m in TimeAxis(date(2024, 1, 1), 59).marks().values()]
     assert short[0] == "01 Jan"
+    year = [m["label"] for m in TimeAxis(date(2025, 12, 7), 365).marks().values()]
+    assert (year[0], year[-1]) == ("Dec 2025", "Dec 2026")
 
 
 def test_subtype_options_follow_categories() -> None:
