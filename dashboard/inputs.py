@@ -160,6 +160,8 @@ class GraphClick(TypedDict):
 
 #: A playback step: a day or a week.
 Step = Literal[1, 7]
+#: The hotspot layer's colour-by switch (``dashboard.components.hotspots.MODES``).
+HotspotMode = Literal["class", "pattern"]
 #: ``location.pathname`` and ``location.search`` (Dash Pages' router).
 Pathname = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Search = Annotated[str, StringConstraints(max_length=4096)]

@@ -40,7 +40,6 @@ from dashboard.components.controls import (
 from dashboard.components.detail import detail_panel
 from dashboard.components.feed import feed_items
 from dashboard.components.hotspots import (
-    MODES,
     analysis_status,
     hotspot_hideout,
     hotspot_layer,
@@ -75,6 +74,8 @@ from dashboard.inputs import (
     DaySpan,
     FiltersData,
     Hideout,
+    HotspotMode,
+    Id,
     Names,
     RefreshData,
     Selected,
@@ -334,10 +335,11 @@ def update_density(
     Input(ids("hotspot-version"), "data"),
 )
 def update_gistar(
-    bounds: Any, overlays: list[str] | None, mode: Any, _: Any, _version: Any
+    bounds: Bounds | None, overlays: Names | None, mode: HotspotMode | None, _: RefreshData | None,
+    _version: Id | None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[Any], str]:
     """The cells of the current hotspot analysis in view, coloured by Gi* class or pattern."""
-    mode = mode if isinstance(mode, str) and mode in MODES else "class"
+    mode = mode or "class"
     if not _visible(overlays, "hotspots"):
         hidden = [html.Li("Layer hidden", className="bw-legend-empty")]
         return EMPTY, hotspot_hideout(mode), hidden, ""
@@ -358,10 +360,10 @@ def update_gistar(
     Input(ids("hotspot-recompute"), "n_clicks"),
     prevent_initial_call=True,
 )
-def recompute_hotspots(clicks: Any) -> tuple[bool, str, int]:
+def recompute_hotspots(clicks: Counter | None) -> tuple[bool, str, int]:
     """Start ``borderwatch analyse hotspots`` for the current analysis' resolution and
     categories (the default, latest period); the poll follows it."""
-    if not isinstance(clicks, int) or clicks < 1:
+    if not clicks:
         raise PreventUpdate
     warehouse = gateway.current()
     run = hotspot_queries.latest_run(warehouse.engine)
@@ -383,13 +385,13 @@ def recompute_hotspots(clicks: Any) -> tuple[bool, str, int]:
     State(ids("hotspot-since"), "data"),
     prevent_initial_call=True,
 )
-def follow_recompute(ticks: Any, since: Any) -> tuple[Any, str, Any]:
+def follow_recompute(ticks: Counter | None, since: Id | None) -> tuple[Any, str, Any]:
     """While the job runs, say so; then show its outcome and redraw the layer. The job is done
     when a hotspots run newer than ``since`` (the newest at the click) has finished, or, if
     this server's child failed before recording a run, when the child has exited."""
     job = recompute.state(flask.current_app)
     run = hotspot_queries.latest_run(gateway.current().engine)
-    newer = run is not None and run.run_id > (since if isinstance(since, int) else 0)
+    newer = run is not None and run.run_id > (since or 0)
     code = job.child.returncode if job.child is not None and not job.running() else None
     if newer and run is not None and run.status != "running":
         if run.status == "failed":
@@ -397,7 +399,7 @@ def follow_recompute(ticks: Any, since: Any) -> tuple[Any, str, Any]:
         return True, job_message("done"), run.run_id
     if code not in (None, 0) and not newer:
         return True, job_message("failed"), no_update
-    if isinstance(ticks, int) and ticks > 300:  # 10 minutes: stop polling
+    if ticks is not None and ticks > 300:  # 10 minutes: stop polling
         return True, job_message("failed", "no answer after 10 minutes"), no_update
     return no_update, job_message("running"), no_update
 

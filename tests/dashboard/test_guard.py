@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import typing
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,9 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from dashboard import recompute
 from dashboard.app import create_app, ready_for_workers
+from dashboard.components.hotspots import MODES
 from dashboard.errors import GENERIC_MESSAGE
 from dashboard.guard import CallbackCheck, callback_checks, declared_types
+from dashboard.inputs import HotspotMode
 from tests.conftest import settings_for
 from tests.dashboard.hostile import ROUTER, Answer, callback_request, json_values, send, valid_values
 
@@ -32,9 +37,15 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
 
 
 @pytest.fixture
-def app(seeded: Engine) -> Dash:
+def app(seeded: Engine) -> Iterator[Dash]:
     url = seeded.url.render_as_string(hide_password=False)
-    return ready_for_workers(create_app(settings_for(url, statement_timeout_ms=LIMIT_MS)))
+    app = ready_for_workers(create_app(settings_for(url, statement_timeout_ms=LIMIT_MS)))
+    yield app
+    # the fuzz presses the map's Recompute button, which starts `borderwatch analyse hotspots`
+    # in its own process: it must end before the warehouse is dropped, not outlive the test
+    child = recompute.state(app.server).child
+    if child is not None:
+        assert child.wait(timeout=120) is not None
 
 
 def _server_callbacks(app: Dash) -> dict[str, CallbackCheck]:
@@ -72,6 +83,10 @@ def test_every_callback_input_declares_its_type(app: Dash) -> None:
             if declared is None:
                 untyped.append(f"{entry['callback'].__name__}: {dep['id']}.{dep['property']}")
     assert untyped == [], "declare these inputs' types (dashboard/inputs.py): " + ", ".join(untyped)
+
+
+def test_the_hotspot_mode_type_is_the_layer_modes() -> None:
+    assert typing.get_args(HotspotMode) == MODES
 
 
 def _values(check: CallbackCheck, declared: list[Any]) -> st.SearchStrategy[list[Any]]:
