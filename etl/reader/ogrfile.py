@@ -93,7 +93,7 @@ def open_ogr(path: Path, spec: SourceSpec, chunk_rows: int) -> InputFile:
             if not len(layers):
                 raise InputFileError(f"{path.name}: holds no layer of features")
             inp.layer = str(layers[0][0])
-            info = pyogrio.read_info(path, layer=inp.layer)
+            info = pyogrio.read_info(path, layer=inp.layer, **_open_options(path))
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise InputFileError(f"{path.name}: cannot be read as GeoJSON/GeoPackage") from exc
     if len(layers) > 1:
@@ -123,6 +123,13 @@ def _text_column(s: pd.Series) -> pd.Series:
     return s.astype(str)
 
 
+def _open_options(path: Path) -> dict[str, str]:
+    """GDAL open options: GeoJSON dates as the text written (GDAL would type a property that
+    looks like a date as one, and a day that does not exist, ``2024-02-30``, then failed the
+    whole read in pyogrio; as text it is the validator's ``bad_date`` reject of that row)."""
+    return {} if path.suffix.lower() == ".gpkg" else {"DATE_AS_STRING": "YES"}
+
+
 def _read(inp: InputFile, skip: int, count: int) -> Any:
     import pyogrio
 
@@ -130,6 +137,7 @@ def _read(inp: InputFile, skip: int, count: int) -> Any:
         part = pyogrio.read_dataframe(
             inp.path, layer=inp.layer, skip_features=skip, max_features=count,
             datetime_as_string=True, on_invalid="ignore", fid_as_index=True,
+            **_open_options(inp.path),
         )
     part.attrs["gdal"] = said  # what GDAL said while reading these features
     return part
@@ -143,7 +151,8 @@ def _read_range(inp: InputFile, skip: int, count: int,
 
     try:
         return [(skip, _read(inp, skip, count))]
-    except (FeatureError, FieldError, GeometryError) as exc:
+    except (FeatureError, FieldError, GeometryError, ValueError) as exc:  # ValueError: a date
+        # pyogrio cannot build (a GeoPackage date column holding 2024-02-30)
         if count == 1:
             if len(unreadable) >= MAX_UNREADABLE:
                 raise InputFileError(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from sqlalchemy import Engine
 
 from etl.errors import InputFileError
 from etl.reader import normalise_header, open_input
+from etl.settings import Settings
 from etl.sources import benchmarks, flows, incidents
 from etl.validate import GEOM_LON, GEOM_TYPE, OVERFLOW, ROW
 
@@ -141,3 +144,26 @@ def test_a_long_first_row_loses_nothing(tmp_path: Path) -> None:
                     "A,2024-05-01,entry,cars,1," + ",".join("x" * 9) + ",last\nB,,,,\n")
     frame = _frames(path, flows.SPEC)
     assert frame.loc[0, OVERFLOW].endswith(",last") and frame["bcp_code"].tolist() == ["A", "B"]
+
+
+def test_a_geojson_date_that_does_not_exist_is_a_reject_not_a_failed_load(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path
+) -> None:
+    """GDAL types a GeoJSON property that looks like a date as a date; 2024-02-30 then failed
+    the whole read in pyogrio ('day is out of range for month', 'internal error'). Read as
+    text, it is that row's bad_date and the rest loads (found by the property test)."""
+    from etl.load import iter_rejects, load_file
+
+    features = [{"type": "Feature", "geometry": None,
+                 "properties": {"country": "RS", "date": day, "topic": "ibm_strategy",
+                                "organiser": "IOM",
+                                "agencies": "border_police", "participants": "5",
+                                "title": f"t{n}"}}
+                for n, day in enumerate(("2024-02-30", "2024-02-10"))]
+    path = tmp_path / "trainings.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = load_file(geo_engine, geo_settings, "trainings", path)
+    assert (report.read, report.inserted, report.rejected) == (2, 1, 1)
+    (row, raw, reasons), = iter_rejects(geo_engine, report.run_id or 0)
+    assert row == 1 and raw["date"] == "2024-02-30"
+    assert [r["code"] for r in reasons] == ["bad_date"]
