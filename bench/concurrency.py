@@ -105,7 +105,7 @@ def prepare_updates(url: str, data: DemoData, count: int, seed: int) -> list[lis
         requests = [{"method": "POST", "path": "/_dash-update-component", "name": name,
                      "body": json.dumps(map_bench.callback_payload(dash.callback(output), values, changed))}
                     for name, output in (("incidents callback", "situation-points.data"),
-                                         ("hotspots callback", "situation-hotspots.data"),
+                                         ("density callback", "situation-density.data"),
                                          ("feed callback", "situation-feed.children"))]
         for key in ("sections", "bcps", "patrol"):
             requests.append({"method": "GET", "name": f"{key}.geojson",
