@@ -24,6 +24,7 @@ run: install
 	$(BW) db start
 	$(BW) db migrate
 	$(BW) demo load --if-empty
+	$(BW) users demo --if-none
 	$(BW) serve
 
 serve: install

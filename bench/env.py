@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import time
@@ -38,9 +39,33 @@ def cluster_settings(data_dir: Path = BENCH_DIR) -> Settings:
     return Settings(database_url=None, data_dir=data_dir, database_name="postgres")
 
 
+#: The session key of the dashboards the benchmarks serve (a fresh one per run).
+SECRET_KEY = secrets.token_hex(32)
+#: The dashboard user the benchmarks log in as (an admin: sees every incident in detail).
+BENCH_USER = "bench-admin"
+
+
 def settings_for(url: str, **overrides: object) -> Settings:
     """Settings of code under benchmark, pointing at the database ``url``."""
+    overrides.setdefault("secret_key", SECRET_KEY)
     return Settings(database_url=url, **overrides)  # type: ignore[arg-type]
+
+
+def bench_user(url: str) -> tuple[str, str]:
+    """``(name, password)`` of the benchmarks' dashboard admin in the warehouse at ``url``
+    (created, or given a new random password)."""
+    from etl.warehouse import accounts
+
+    password = secrets.token_urlsafe(16)
+    engine = engine_for(url)
+    try:
+        if accounts.find_user(engine, BENCH_USER) is None:
+            accounts.add_user(engine, BENCH_USER, "admin", password)
+        else:
+            accounts.set_password(engine, BENCH_USER, password)
+    finally:
+        engine.dispose()
+    return BENCH_USER, password
 
 
 @dataclass

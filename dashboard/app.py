@@ -10,8 +10,9 @@ import flask
 from dash import Dash, Input, Output
 from dash._callback import GLOBAL_CALLBACK_LIST, GLOBAL_CALLBACK_MAP
 from dash._pages import _path_to_page
+from flask_login import current_user
 
-from dashboard import errors, guard, routes, security
+from dashboard import auth, errors, guard, routes, security
 from dashboard.components.shell import ALERT_CLOSE_ID, ALERT_ID, shell
 from dashboard.queries import gateway
 from etl.settings import Settings
@@ -24,9 +25,19 @@ NOT_FOUND_MODULE = "not_found_404"
 
 
 def _layout() -> object:
-    pages = [(p["name"], p["relative_path"]) for p in dash.page_registry.values()
-             if not p["module"].endswith(NOT_FOUND_MODULE)]
-    return shell(pages)
+    """The shell for the logged-in user: only the pages their role may open (a page declares
+    ``bw_capability="..."`` in ``register_page`` to be for some roles only; the 404 page is no
+    page of the menu)."""
+    everything = [(p["name"], p["relative_path"], p.get("bw_capability"))
+                  for p in dash.page_registry.values()
+                  if not p["module"].endswith(NOT_FOUND_MODULE)]
+    scope = flask.g.get(gateway.REQUEST_SCOPE) if flask.has_request_context() else None
+    if scope is None:
+        # Dash checks the layout's shape once, before the login gate of its first request
+        # has run: the shell with every page (the gate serves it to nobody not logged in).
+        return shell([(name, path) for name, path, _ in everything])
+    pages = [(name, path) for name, path, needs in everything if not needs or scope.can(needs)]
+    return shell(pages, user=(current_user.name, current_user.role, scope.sharing_level))
 
 
 def _page_or_404(app: Dash) -> None:
@@ -75,6 +86,10 @@ def create_app(settings: Settings) -> Dash:
         serve_locally=True,
         compress=True,  # zstd / brotli / gzip as the browser asks: map updates shrink ~10x
         on_error=errors.on_callback_error,
+        # No "validation layout": Dash would build it from every page's layout at the first
+        # request (queries in whatever scope that request had) and embed it in the index page
+        # served to everybody. Page callbacks' ids are checked by the tests instead.
+        suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = _layout
@@ -83,9 +98,14 @@ def create_app(settings: Settings) -> Dash:
     gateway.attach(server, settings)
     routes.register(server)
     errors.register(server)
-    guard.install(app)
     _page_or_404(app)
     security.install(server, settings.tile_url)
+    # At the door, in this order: sizes (413/414), the login gate (401 / redirect), then the
+    # callback bodies against their declared types (400).
+    guard.install_limits(server)
+    prefix = app.config.routes_pathname_prefix
+    auth.install(server, settings, pages=(prefix, f"{prefix}<path:path>"))
+    guard.install(app)
     app.clientside_callback(
         "function(n) { return n ? true : window.dash_clientside.no_update; }",
         Output(ALERT_ID, "hidden", allow_duplicate=True),
@@ -103,12 +123,13 @@ def ready_for_workers(app: Dash) -> Dash:
     paths it may serve, copying the page callbacks into the app) and marks it done *before*
     doing it. Under gunicorn with threads, a worker's first requests arrive together: the ones
     that overtook the set-up got a 500 for a script or found no callbacks, a blank page on the
-    first visit (seen in the render benchmark). ``/_dash-dependencies`` touches no database.
+    first visit (seen in the render benchmark). ``/_dash-dependencies`` touches no database; it
+    answers 401 to this anonymous request, but Dash's set-up runs before the login gate.
     Not for the Flask development server: Dash's dev tools add handlers, which Flask refuses
     after a first request.
     """
     answer = app.server.test_client().get("/_dash-dependencies")
-    if answer.status_code != 200:
+    if answer.status_code not in (200, 401):
         raise RuntimeError(f"the dashboard did not set itself up (HTTP {answer.status_code})")
     guard.prepare(app)  # the callbacks' input checks, built once here rather than by a request
     return app

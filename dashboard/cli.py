@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from pydantic import SecretStr
 
+from dashboard.auth.secret import secret_key
 from dashboard.briefing.command import briefing
 from etl.cli import cli_group
 from etl.cli.common import safe, settings_from
@@ -45,6 +46,10 @@ def serve(ctx: click.Context, workers: int, threads: int, debug: bool) -> None:
     settings = settings_from(ctx)
     # Resolve (and, when embedded, start) the warehouse once, before any worker exists.
     settings = settings.model_copy(update={"database_url": SecretStr(database_url(settings))})
+    # The session key, now and once: a clear message if a server has none; the embedded
+    # default's generated key is written before the workers start.
+    key = secret_key(settings_from(ctx))
+    settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     click.echo(f"borderwatch dashboard on http://{settings.host}:{settings.port}  (Ctrl+C stops)")
     if debug:
         from dashboard.app import create_app

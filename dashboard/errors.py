@@ -59,6 +59,8 @@ def status_of(exc: BaseException) -> int:
         return exc.status
     if isinstance(exc, HTTPException):
         return exc.code or 500
+    if isinstance(getattr(exc, "http_status", None), int):
+        return int(exc.http_status)  # type: ignore[attr-defined]  # e.g. AccessDenied: 403
     if isinstance(exc, DatabaseUnavailable):
         return 503
     return 500

@@ -267,17 +267,28 @@ def prepare(app: Dash) -> dict[str, CallbackCheck]:
         return built  # type: ignore[no-any-return]
 
 
-def install(app: Dash) -> None:
-    """Check every request of ``app``'s server at the door (see the module docstring)."""
-    server = app.server
+def install_limits(server: flask.Flask) -> None:
+    """Refuse requests too large to read (413) or with links too long (414), before anything
+    else looks at them (the login gate included: a 6 kB link is a 414, not a login redirect)."""
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    dispatch = app.config.routes_pathname_prefix + "_dash-update-component"
 
     @server.before_request
-    def _door() -> None:
+    def _limits() -> None:
         request = flask.request
         if len(request.query_string) > MAX_QUERY_BYTES or len(request.path) > MAX_PATH_CHARS:
             raise _refuse("URI Too Long.", f"{len(request.query_string)} bytes of query", 414)
+
+
+def install(app: Dash) -> None:
+    """Check every callback request of ``app``'s server against the callback's declared types
+    (see the module docstring). ``create_app`` installs it after the login gate, so a caller
+    who is not logged in learns nothing about the callbacks' types; :func:`install_limits`
+    comes first of all."""
+    dispatch = app.config.routes_pathname_prefix + "_dash-update-component"
+
+    @app.server.before_request
+    def _door() -> None:
+        request = flask.request
         if request.endpoint == dispatch and request.method == "POST":
             check_callback_body(prepare(app), _json_body())
 

@@ -1,12 +1,14 @@
 """Take the README's screenshot of a running dashboard in headless Chromium.
 
-usage: .venv/bin/python docs/screenshot.py [URL] [OUT]
-       .venv/bin/python docs/screenshot.py hotspots [URL] [OUT]
+usage: SCREENSHOT_USER=demo-admin SCREENSHOT_PASSWORD=... .venv/bin/python docs/screenshot.py [URL] [OUT]
+       SCREENSHOT_USER=... SCREENSHOT_PASSWORD=... .venv/bin/python docs/screenshot.py hotspots [URL] [OUT]
 
-URL defaults to the situation page of ``make run`` (http://127.0.0.1:8050/) at the regional
-view with every layer on, OUT to docs/screenshot-situation.png. The page is shown at 1600 x 1000;
-the newest incident of the feed is then opened through the URL (``sel=``), so its details
-panel shows while the map keeps the regional view.
+The browser logs in first as SCREENSHOT_USER (a user of any role; ``make run`` prints the demo
+users' passwords once). URL defaults to the situation page of ``make run``
+(http://127.0.0.1:8050/) at the regional view with every layer on, OUT to
+docs/screenshot-situation.png. The page is shown at 1600 x 1000; the newest incident of the
+feed is then opened through the URL (``sel=``), so its details panel shows while the map keeps
+the regional view.
 
 ``hotspots`` takes the hotspot layer's screenshot instead (docs/screenshot-hotspots.png): the
 Gi* classes along the Serbian borders with Hungary and Croatia, a hexagon's tooltip, no
@@ -15,9 +17,11 @@ incident selected (it needs ``borderwatch analyse hotspots``, which ``demo load`
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -38,12 +42,30 @@ def _wait(driver: webdriver.Chrome, css: str, timeout: float = 30.0) -> None:
     raise SystemExit(f"nothing matched {css!r} within {timeout:.0f} s: is the dashboard up?")
 
 
+def _login(driver: webdriver.Chrome, url: str) -> None:
+    user, password = os.environ.get("SCREENSHOT_USER"), os.environ.get("SCREENSHOT_PASSWORD")
+    if not user or not password:
+        raise SystemExit("set SCREENSHOT_USER and SCREENSHOT_PASSWORD (a dashboard user) first")
+    parts = urlsplit(url)
+    driver.get(f"{parts.scheme}://{parts.netloc}/login?next=/healthz")
+    _wait(driver, "#bw-login-form")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "bw-login-submit").click()
+    end = time.monotonic() + 30
+    while not driver.current_url.endswith("/healthz"):
+        if time.monotonic() > end:
+            raise SystemExit(f"the login of {user} was refused")
+        time.sleep(0.25)
+
+
 def main(url: str = DEFAULT_URL, out: Path = DEFAULT_OUT) -> None:
     options = webdriver.ChromeOptions()
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options)
     try:
+        _login(driver, url)
         driver.get(url)
         _wait(driver, ".bw-feed-item")
         newest = driver.find_elements(By.CSS_SELECTOR, ".bw-feed-item")[0].get_attribute("id")
@@ -69,6 +91,7 @@ def hotspots(url: str = HOTSPOTS_URL, out: Path = HOTSPOTS_OUT) -> None:
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options)
     try:
+        _login(driver, url)
         driver.get(url)
         _wait(driver, ".leaflet-bw-hotspots-pane path")
         _wait(driver, ".leaflet-bw-sections-pane path")

@@ -52,3 +52,15 @@ class LoadBusy(LoadError):
 
 class QueryError(BorderwatchError):
     """A dashboard query failed or timed out."""
+
+
+class AccessDenied(BorderwatchError):
+    """The user may not see or do this (HTTP 403)."""
+
+    http_status = 403
+
+
+class NotLoggedIn(AccessDenied):
+    """Nobody is logged in, or the session or token is no longer valid (HTTP 401)."""
+
+    http_status = 401

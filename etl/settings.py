@@ -232,6 +232,41 @@ class Settings(BaseSettings):
             "cell's z-scores (intensifying / diminishing)."
         ),
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key signing the dashboard's session cookies (at least 32 characters). Required with "
+            "BORDERWATCH_DATABASE_URL (a server); empty with the embedded cluster: generated once "
+            "and kept in data_dir/secret_key. Changing it logs everybody out."
+        ),
+    )
+    session_lifetime_min: int = Field(
+        default=480,
+        ge=5,
+        le=43200,
+        description=(
+            "Minutes a dashboard login lasts (counted from the login, not from the last click); "
+            "then the user logs in again. A wall screen in live mode may want more."
+        ),
+    )
+    login_lockout_failures: int = Field(
+        default=10,
+        ge=3,
+        description="Failed logins in a row that lock an account for login_lockout_min minutes.",
+    )
+    login_lockout_min: int = Field(
+        default=15,
+        ge=1,
+        description="Minutes an account stays locked after login_lockout_failures failed logins in a row.",
+    )
+    login_address_failures: int = Field(
+        default=30,
+        ge=3,
+        description=(
+            "Failed logins from one network address (any account) within login_lockout_min "
+            "minutes after which that address must wait (answered 429)."
+        ),
+    )
 
     @property
     def pg_data_dir(self) -> Path:

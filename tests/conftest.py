@@ -142,7 +142,11 @@ def geo_engine(admin_url: str, geo_template_url: str) -> Iterator[Engine]:
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
-    """Settings pointing at ``url`` (an existing database), for code under test."""
+    """Settings pointing at ``url`` (an existing database), for code under test (with the
+    tests' session key unless ``secret_key`` is given)."""
+    from tests.support import TEST_SECRET
+
+    overrides.setdefault("secret_key", TEST_SECRET)
     return Settings(database_url=url, **overrides)  # type: ignore[arg-type]
 
 

@@ -32,6 +32,8 @@ def test_compose_wires_db_migrate_and_dashboard() -> None:
     url = services["dashboard"]["environment"]["BORDERWATCH_DATABASE_URL"]
     assert "@db:5432/" in url
     assert "pgdata" in compose["volumes"]
+    key = services["dashboard"]["environment"]["BORDERWATCH_SECRET_KEY"]
+    assert key.startswith("${BORDERWATCH_SECRET_KEY:?"), "a server must be given its session key"
 
 
 def test_the_image_data_folder_is_a_volume_shared_by_every_app_container() -> None:

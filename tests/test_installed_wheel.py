@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from etl.settings import PROJECT_ROOT
 from etl.warehouse import migrate
-from tests.support import clean_env, free_port, wait_for_http
+from tests.support import TEST_SECRET, clean_env, free_port, wait_for_http
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 
@@ -128,11 +128,11 @@ def test_installed_wheel_migrates_loads_and_serves(venv: Path, empty_database: s
                                                    tmp_path: Path) -> None:
     work = tmp_path / "work"  # the working folder: outside the checkout, no .env
     work.mkdir()
-    env = _env(tmp_path, BORDERWATCH_DATABASE_URL=empty_database)
+    env = _env(tmp_path, BORDERWATCH_DATABASE_URL=empty_database, BORDERWATCH_SECRET_KEY=TEST_SECRET)
     bin_dir = venv / "bin"
 
-    def bw(*args: str) -> subprocess.CompletedProcess[str]:
-        res = _run([str(bin_dir / "borderwatch"), *args], cwd=work, env=env)
+    def bw(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        res = _run([str(bin_dir / "borderwatch"), *args], cwd=work, env=env, input=stdin)
         assert "Traceback" not in res.stderr, res.stderr
         assert res.returncode == 0, f"borderwatch {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
         return res
@@ -155,6 +155,8 @@ def test_installed_wheel_migrates_loads_and_serves(venv: Path, empty_database: s
     bw("demo", "load", "--incidents", "300", "--days", "14")
     assert (data_dir / "demo" / "incidents.csv").is_file()
     assert _count(empty_database, "SELECT count(*) FROM incident WHERE source = 'demo'") == 300
+    bw("users", "add", "wheel-test", "--role", "forum_viewer", "--password-stdin", stdin="a long password\n")
+    token = bw("users", "token", "wheel-test").stdout.strip()
 
     cmd = dockerfile_cmd()
     port = free_port()
@@ -168,9 +170,11 @@ def test_installed_wheel_migrates_loads_and_serves(venv: Path, empty_database: s
         output = server.stdout.read() if server.poll() is not None and server.stdout else ""
         assert body, f"{' '.join(cmd)} did not answer; output:\n{output}"
         assert json.loads(body) == {"status": "ok", "database": "ok"}
-        with urllib.request.urlopen(f"{base}/api/layers/bcps.geojson", timeout=30) as r:
+        layer = urllib.request.Request(f"{base}/api/layers/bcps.geojson",
+                                       headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(layer, timeout=30) as r:
             assert len(json.loads(r.read())["features"]) == shipped_bcps
-        with urllib.request.urlopen(f"{base}/", timeout=30) as r:
+        with urllib.request.urlopen(f"{base}/", timeout=30) as r:  # the login page, redirected
             assert r.status == 200 and "borderwatch" in r.read().decode().lower()
         with urllib.request.urlopen(f"{base}/assets/borderwatch_map.js", timeout=30) as r:
             assert r.status == 200  # package data of the dashboard

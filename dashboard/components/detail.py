@@ -48,10 +48,12 @@ def detail_panel(record: dict[str, Any] | None) -> list[Any]:
     Parameters
     ----------
     record
-        The incident with its joined context, or None when it no longer exists.
+        The incident with its joined context, or None when it no longer exists or the user may
+        not see it (the same words for both, so they reveal nothing).
     """
     if record is None:
-        return [html.P("This incident is no longer in the warehouse.", className="bw-muted")]
+        return [html.P("This incident is not in the warehouse, or not shared with your role.",
+                       className="bw-muted")]
     category = record.get("category") or "other"
     level = record.get("section_impact")
     bcp_name = (

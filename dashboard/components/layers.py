@@ -253,6 +253,19 @@ def incident_clusters(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
     return collection(features)
 
 
+def hidden_counts(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
+    """Incidents the user may see only as a number: ``count`` at an area's centre, nothing else
+    (no category, so the cluster ring stays neutral)."""
+    return collection(
+        point(r["lon"], r["lat"], {
+            "count": int(r["count"]),
+            "tooltip": f"<b>{int(r['count']):,} incidents</b><br>in this area, counted only "
+                       "(not shared with your role)",
+        })
+        for r in rows
+    )
+
+
 def new_points(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
     """Incidents new since the last refresh (highlighted with a ring)."""
     return collection(

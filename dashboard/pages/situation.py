@@ -53,6 +53,7 @@ from dashboard.components.layers import (
     density_breaks,
     hex_hideout,
     hex_layer,
+    hidden_counts,
     incident_clusters,
     incident_points,
     new_points,
@@ -285,9 +286,10 @@ def update_incidents(
         int(zoom),
         warehouse.settings.max_map_features,
     )
+    counted = hidden_counts(layer.hidden)["features"]
     if layer.mode == "points":
-        return incident_points(layer.rows), EMPTY, f"{layer.in_view:,}"
-    return EMPTY, incident_clusters(layer.rows), f"{layer.in_view:,}"
+        return incident_points(layer.rows), collection(counted), f"{layer.in_view:,}"
+    return EMPTY, collection(incident_clusters(layer.rows)["features"] + counted), f"{layer.in_view:,}"
 
 
 @callback(
@@ -311,7 +313,7 @@ def update_density(
     if box is None or zoom is None:
         raise PreventUpdate
     warehouse = gateway.current()
-    resolution = incidents.h3_resolution_for_zoom(int(zoom))
+    resolution = incidents.hex_resolution(int(zoom))
     cells = incidents.hex_counts(
         warehouse.engine,
         Filters.from_dict(filters or {}),

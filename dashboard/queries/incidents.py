@@ -9,11 +9,16 @@ whenever it covers every incident: cells wholly inside the viewport count from t
 the cells on its edge (and, from ``FINE_ZOOM`` on, every cell in view) from single incidents.
 Without a current rollup (incidents written outside the ETL, not yet refreshed) the same
 answers come from ``incident`` alone, slower. Both ways give the same numbers.
+
+Everything here follows the user's scope (:func:`dashboard.queries.gateway.scope`): single
+incidents (points, feed, details, new ones) only where ``scope.detail`` holds; for a restricted
+scope the others become whole-cell counts at cell centres (:mod:`dashboard.queries.restricted`)
+and hexagons stay at H3 resolution 5 or coarser.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,8 +38,9 @@ from sqlalchemy import (
 )
 
 from dashboard.limits import DESCRIPTION_CHARS, EXTRA_BYTES, FIELD_CHARS, REASON_CHARS
+from dashboard.queries import restricted
 from dashboard.queries import rollup as summary
-from dashboard.queries.gateway import Reader, fetch_all, fetch_one, reading
+from dashboard.queries.gateway import Reader, fetch_all, fetch_one, reading, scope
 from dashboard.queries.raw import (
     BBox,
     Grid,
@@ -48,6 +54,7 @@ from dashboard.queries.raw import (
     xy_in_box,
 )
 from dashboard.queries.raw import hex_counts as raw_hex_counts
+from dashboard.queries.scope import Scope
 from dashboard.viewstate import Filters
 from etl.warehouse.schema import (
     INCIDENT_CATEGORIES,
@@ -87,14 +94,18 @@ class IncidentLayer:
         ``"points"`` (``rows`` are incidents: id, category, lon, lat) or ``"clusters"`` (``rows``
         are grid cells: lon, lat, count, and one count per category).
     rows
-        At most ``cap`` rows.
+        At most ``cap`` rows, all of incidents the user may see one by one.
     in_view
         Incidents in the viewport that match the filters.
+    hidden
+        For a restricted scope: the other incidents as whole-cell counts at cell centres
+        (``lon``, ``lat``, ``count``; see :mod:`dashboard.queries.restricted`).
     """
 
     mode: str
     rows: list[dict[str, Any]]
     in_view: int
+    hidden: list[dict[str, Any]] = field(default_factory=list)
 
 
 def cluster_cell_degrees(zoom: int) -> float:
@@ -107,21 +118,26 @@ def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int
     ``cap`` server-side grid clusters.
 
     Clusters sum to the incidents in view; their position is the mean of their incidents (of
-    the cell's matching incidents for a rollup cell wholly in view).
+    the cell's matching incidents for a rollup cell wholly in view). For a restricted scope
+    the points and clusters hold only the incidents it may see one by one, and ``hidden`` the
+    rest (:func:`_restricted_layer`).
     """
     grid = Grid.for_view(cluster_cell_degrees(zoom), (box.south + box.north) / 2 if box else 42.0)
     few = points_cap(cap)
+    s = scope()
+    if s.restricted:
+        return _restricted_layer(engine, s, filters, box or WORLD, zoom, cap)
     with reading(engine) as reader:
         known = summary.current(reader) if box is not None else None
         if known is None or box is None:
-            everything = [Source(where=[*filter_conditions(filters), *in_box(box)])]
+            everything = [Source(where=[*filter_conditions(filters), *in_box(box), s.detail])]
             rows = points(reader, everything, few)
             if len(rows) <= few:
                 return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
             clusters, total = merge_grid(grid.count(reader, everything), cap)
             return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
         cells = summary.cells(reader, known, filters, box)
-        where = [*filter_conditions(filters), *xy_in_box(box)]
+        where = [*filter_conditions(filters), *xy_in_box(box), s.detail]
         every = _spots(known, filters, where, [c.cell for c in cells])
         if sum(c.n for c in cells) + known.no_cell <= few:
             rows = points(reader, every, few)
@@ -136,6 +152,29 @@ def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int
             rows = points(reader, every, few)
             return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
         return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
+
+
+def _restricted_layer(engine: Engine, s: Scope, filters: Filters, box: BBox, zoom: int, cap: int
+                      ) -> IncidentLayer:
+    """The incidents layer of a restricted scope: what it may see one by one as points or
+    clusters (from ``incident``: the rollup cannot tell them apart), the rest as ``hidden``."""
+    grid = Grid.for_view(cluster_cell_degrees(zoom), (box.south + box.north) / 2)
+    few = points_cap(cap)
+    with reading(engine) as reader:
+        hidden = restricted.hidden_counts(reader, s, filters, box, h3_resolution_for_zoom(zoom), cap)
+        unseen = sum(h["count"] for h in hidden)
+        if not s.sees_single_incidents:
+            return IncidentLayer(mode="clusters", rows=[], in_view=unseen, hidden=hidden)
+        shown = [Source(where=[*filter_conditions(filters), *in_box(box), s.detail])]
+        rows = points(reader, shown, few)
+        if len(rows) <= few:
+            return IncidentLayer(mode="points", rows=rows, in_view=len(rows) + unseen, hidden=hidden)
+        clusters, total = merge_grid(grid.count(reader, shown), cap)
+        return IncidentLayer(mode="clusters", rows=clusters, in_view=total + unseen, hidden=hidden)
+
+
+#: The whole map (a restricted query without a viewport).
+WORLD = BBox(-180.0, -85.0, 180.0, 85.0)
 
 
 def points_cap(cap: int) -> int:
@@ -159,6 +198,13 @@ def _spots(known: summary.Rollup, filters: Filters, where: list[Any],
     return out
 
 
+def hex_resolution(zoom: int) -> int:
+    """The hexagons' H3 resolution at ``zoom`` for the current user (restricted scopes stop at
+    :data:`~dashboard.queries.restricted.FINEST`)."""
+    wanted = h3_resolution_for_zoom(zoom)
+    return min(wanted, restricted.FINEST) if scope().restricted else wanted
+
+
 def h3_resolution_for_zoom(zoom: int) -> int:
     """H3 resolution whose hexagons are roughly 15-40 px wide at ``zoom`` (around 42° N)."""
     if zoom <= 5:
@@ -178,18 +224,24 @@ def hex_counts(
     """``(h3 cell, incidents)`` at ``resolution`` in the viewport, densest first, at most ``cap``.
 
     Counts are of the matching incidents inside ``box``. Resolutions 5, 7 and 9 read the stored
-    columns; coarser ones roll ``h3_r5`` up.
+    columns; coarser ones roll ``h3_r5`` up. For a restricted scope the resolution is at most
+    :data:`~dashboard.queries.restricted.FINEST` (:func:`hex_resolution`) and every cell
+    overlapping ``box`` counts whole (:mod:`dashboard.queries.restricted`).
     """
+    s = scope()
     with reading(engine) as reader:
+        if s.restricted:
+            _res, by_cell = restricted.all_counts(reader, s, filters, box or WORLD, resolution, cap)
+            return sorted(by_cell.items(), key=lambda kv: (-kv[1], kv[0]))[:cap]
         known = summary.current(reader) if box is not None and resolution in (3, 4, 5, 7) else None
         if known is None or box is None:
-            counts = raw_hex_counts(reader, [Source(where=[*filter_conditions(filters), *in_box(box)])],
-                                    resolution)
+            counts = raw_hex_counts(reader, [Source(where=[*filter_conditions(filters), *in_box(box),
+                                                           s.everything])], resolution)
         else:
             cells = summary.cells(reader, known, filters, box, detail=False)
             whole = [c for c in cells if c.inside] if resolution <= 5 else []
             kept = {c.cell for c in whole}
-            where = [*filter_conditions(filters), *xy_in_box(box)]
+            where = [*filter_conditions(filters), *xy_in_box(box), s.everything]
             edge = _spots(known, filters, where, [c.cell for c in cells if c.cell not in kept])
             counts = raw_hex_counts(reader, edge, resolution)
             for c in whole:
@@ -217,22 +269,26 @@ def feed(engine: Engine, filters: Filters, limit: int = FEED_SIZE) -> list[dict[
     """The newest incidents matching ``filters`` (by time of occurrence), with coordinates.
 
     Looks at the last ``FEED_FIRST_DAYS`` days first; if fewer match there, the rollup says
-    from which bucket on enough do, and which cells to read.
+    from which bucket on enough do, and which cells to read. Only incidents the user may see
+    one by one (none for a forum viewer).
     """
+    s = scope()
+    if not s.sees_single_incidents:
+        return []
+    wanted = [*filter_conditions(filters), s.detail]
     with reading(engine) as reader:
         recent = max(filters.date_from, filters.date_to - timedelta(days=FEED_FIRST_DAYS - 1))
-        rows = _feed(reader, [Source(where=[*filter_conditions(filters),
-                                            incident.c.occurred_at >= summary.midnight(recent)])],
+        rows = _feed(reader, [Source(where=[*wanted, incident.c.occurred_at >= summary.midnight(recent)])],
                      limit)
         if len(rows) >= limit or recent == filters.date_from:
             return rows
-        known = summary.current(reader)
+        known = None if s.restricted else summary.current(reader)
         if known is None:
-            return _feed(reader, [Source(where=filter_conditions(filters))], limit)
+            return _feed(reader, [Source(where=wanted)], limit)
         first = summary.newest_first_day(reader, known, filters, limit)
         if first is None:
             return []
-        sources = _spots(known, filters, filter_conditions(filters), first=first)
+        sources = _spots(known, filters, wanted, first=first)
         return _feed(reader, sources, limit)
 
 
@@ -250,7 +306,7 @@ def _feed(reader: Reader, sources: list[Source], limit: int) -> list[dict[str, A
     stmt = (
         select(*_FEED_COLUMNS, func.ST_X(incident.c.geom).label("lon"),
                func.ST_Y(incident.c.geom).label("lat"))
-        .where(incident.c.id == any_(bindparam("ids", ids, ARRAY(BigInteger))))
+        .where(incident.c.id == any_(bindparam("ids", ids, ARRAY(BigInteger))), scope().detail)
         .order_by(*newest)
     )
     return [dict(r) for r in reader.all(stmt)]
@@ -262,7 +318,8 @@ def count(engine: Engine, filters: Filters) -> int:
         known = summary.current(reader)
         if known is not None:
             return summary.count(reader, known, filters)
-        row = reader.one(select(func.count().label("n")).where(*filter_conditions(filters)))
+        row = reader.one(select(func.count().label("n")).where(*filter_conditions(filters),
+                                                                 scope().everything))
     return int(row["n"]) if row else 0
 
 
@@ -302,7 +359,7 @@ def extent(engine: Engine) -> Extent:
         func.min(incident.c.occurred_at).label("first"),
         func.max(incident.c.occurred_at).label("last"),
         func.coalesce(func.max(incident.c.id), 0).label("max_id"),
-    )
+    ).where(scope().everything)
     row = fetch_one(engine, stmt)
     assert row is not None
     first: datetime | None = row["first"]
@@ -324,15 +381,21 @@ class NewIncidents:
 
 
 def new_since(engine: Engine, filters: Filters, after_id: int, cap: int = NEW_CAP) -> NewIncidents:
-    """Incidents with ``id > after_id`` matching ``filters`` (newest first, at most ``cap``)."""
-    newest = fetch_one(engine, select(func.coalesce(func.max(incident.c.id), 0).label("m")))
+    """Incidents with ``id > after_id`` matching ``filters`` (newest first, at most ``cap``).
+
+    ``count`` is of every such incident (a number); ``rows`` only of those the user may see one
+    by one.
+    """
+    s = scope()
+    newest = fetch_one(engine, select(func.coalesce(func.max(incident.c.id), 0).label("m"))
+                       .where(s.everything))
     max_id = int(newest["m"]) if newest else after_id
     if max_id <= after_id:
         return NewIncidents(max_id=max_id, count=0, rows=[])
     where = [incident.c.id > after_id, incident.c.id <= max_id, *filter_conditions(filters)]
     stmt = (
         select(*point_columns(), func.count().over().label("total"))
-        .where(*where)
+        .where(*where, s.detail)
         .order_by(incident.c.id.desc())
         .limit(cap)
     )
@@ -340,6 +403,9 @@ def new_since(engine: Engine, filters: Filters, after_id: int, cap: int = NEW_CA
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
         row.pop("total")
+    if s.restricted:
+        found = fetch_one(engine, select(func.count().label("n")).where(*where, s.everything))
+        total = int(found["n"]) if found else 0
     return NewIncidents(max_id=max_id, count=total, rows=rows)
 
 
@@ -359,7 +425,8 @@ def _detail_column(column: Any) -> Any:
 
 def detail(engine: Engine, incident_pk: int) -> dict[str, Any] | None:
     """Every stored field of one incident, with its nearest BCP and border section spelled out
-    (free text cut to the limits of :mod:`dashboard.limits`)."""
+    (free text cut to the limits of :mod:`dashboard.limits`); None if there is none with that id
+    or the user may not see it one by one."""
     near = bcp.alias("near")
     home = country.alias("home")
     stmt = (
@@ -383,7 +450,7 @@ def detail(engine: Engine, incident_pk: int) -> dict[str, Any] | None:
             .outerjoin(near, near.c.code == incident.c.nearest_bcp)
             .outerjoin(border_section, border_section.c.section_id == incident.c.section_id)
         )
-        .where(and_(incident.c.id == bindparam("pk", incident_pk, BigInteger)))
+        .where(and_(incident.c.id == bindparam("pk", incident_pk, BigInteger)), scope().detail)
     )
     row = fetch_one(engine, stmt)
     return dict(row) if row else None
@@ -396,7 +463,7 @@ def subtypes(engine: Engine) -> dict[str, list[str]]:
             return summary.subtypes(reader)
     stmt = (
         select(incident.c.category, incident.c.subtype)
-        .where(incident.c.subtype.is_not(None))
+        .where(incident.c.subtype.is_not(None), scope().everything)
         .group_by(incident.c.category, incident.c.subtype)
         .order_by(incident.c.category, incident.c.subtype)
     )

@@ -38,7 +38,7 @@ from sqlalchemy import (
     select,
 )
 
-from dashboard.queries.gateway import Reader
+from dashboard.queries.gateway import Reader, ScopeMissing, scope
 from dashboard.queries.raw import BBox
 from dashboard.viewstate import Filters
 from etl.warehouse.schema import (
@@ -46,6 +46,7 @@ from etl.warehouse.schema import (
     ROLLUP_EPOCH,
     ROLLUP_SPANS,
     border_section,
+    h3_parent_masks,
     incident,
     incident_rollup,
     incident_rollup_dirty,
@@ -94,7 +95,7 @@ def current(reader: Reader) -> Rollup | None:
             select(func.coalesce(func.max(incident.c.id), 0)).scalar_subquery().label("top"),
             exists(select(incident_rollup_dirty.c.day)).label("dirty"),
             vocab.label("slots"),
-        ).where(state.c.id == 1)
+        ).where(state.c.id == 1, scope().everything)
     )
     if row is None or row["dirty"] or int(row["max_id"]) != int(row["top"]):
         return None
@@ -190,7 +191,7 @@ def count(reader: Reader, rollup: Rollup, filters: Filters) -> int:
     row = reader.one(
         select(func.coalesce(func.sum(m.total), 0).label("n"))
         .select_from(_in_buckets(filters))
-        .where(*row_conditions(filters))
+        .where(*row_conditions(filters), scope().everything)
     )
     return int(row["n"]) if row else 0
 
@@ -246,8 +247,12 @@ def cells(reader: Reader, rollup: Rollup, filters: Filters, box: BBox, *, detail
 
     Rows are found through ``ix_incident_rollup_west``: a row meeting the box has its west edge
     within ``rollup.width`` west of the box. Without ``detail`` the counts per category and the
-    centres are left out (zero): cheaper, for hexagons.
+    centres are left out (zero): cheaper, for hexagons. The centres are the mean of the cell's
+    incidents (one incident's own position when it is alone), so only a scope that sees every
+    incident may ask for them.
     """
+    if detail and scope().restricted:
+        raise ScopeMissing("rollup cell centres are means of incident positions: not for a restricted scope")
     m = measure(rollup, filters)
     if m.empty:
         return []
@@ -278,6 +283,7 @@ def cells(reader: Reader, rollup: Rollup, filters: Filters, box: BBox, *, detail
             r.c.north >= bindparam("n_min", box.south, Float),
             m.total > 0,
             *row_conditions(filters),
+            scope().everything,
         )
         .group_by(r.c.cell)
     )
@@ -307,7 +313,7 @@ def spots(rollup: Rollup, filters: Filters, cell_ids: Sequence[int] | None = Non
     m = measure(rollup, filters)
     lo = func.timezone("UTC", cast(r.c.bucket, DateTime))
     hi = func.timezone("UTC", cast(r.c.bucket + r.c.span, DateTime))
-    conds = [r.c.cell != 0, m.total > 0, *row_conditions(filters)]
+    conds = [r.c.cell != 0, m.total > 0, *row_conditions(filters), scope().everything]
     if cell_ids is not None:
         conds.append(r.c.cell == any_(bindparam("spot_cells", sorted(set(cell_ids)), ARRAY(BigInteger))))
     return (
@@ -328,7 +334,7 @@ def newest_first_day(reader: Reader, rollup: Rollup, filters: Filters, limit: in
     stmt = (
         select(r.c.bucket, func.sum(m.total).label("n"))
         .select_from(_in_buckets(filters))
-        .where(*row_conditions(filters))
+        .where(*row_conditions(filters), scope().everything)
         .group_by(r.c.bucket)
         .order_by(r.c.bucket.desc())
     )
@@ -338,6 +344,36 @@ def newest_first_day(reader: Reader, rollup: Rollup, filters: Filters, limit: in
         if seen >= limit:
             return row["bucket"]  # type: ignore[no-any-return]
     return filters.date_from if seen else None
+
+
+def parent_counts(reader: Reader, rollup: Rollup, filters: Filters, resolution: int,
+                  cover: Sequence[int]) -> dict[int, int]:
+    """Matching incidents per H3 cell at ``resolution`` (at most 5), for the cells in ``cover``.
+
+    Whole cells: every matching incident of a cell counts, wherever it lies in the cell, so
+    the answer depends on the cells asked for and never on a viewport's edge.
+    """
+    m = measure(rollup, filters)
+    if m.empty or not cover:
+        return {}
+    parent = h3_parent_sql(r.c.cell, resolution)
+    stmt = (
+        select(parent.label("cell"), func.sum(m.total).label("n"))
+        .select_from(_in_buckets(filters))
+        .where(r.c.cell != 0, m.total > 0, *row_conditions(filters), scope().everything,
+               parent == any_(bindparam("cover", sorted(set(cover)), ARRAY(BigInteger))))
+        .group_by(parent)
+    )
+    return {int(row["cell"]): int(row["n"]) for row in reader.all(stmt) if int(row["n"])}
+
+
+def h3_parent_sql(column: Any, resolution: int) -> Any:
+    """SQL: the parent at ``resolution`` of the H3 ``r5`` cells in ``column`` (the column itself at 5)."""
+    if resolution == 5:
+        return column
+    keep, setbits = h3_parent_masks(resolution)
+    return column.op("&")(bindparam(f"keep_{resolution}", keep, BigInteger)).op("|")(
+        bindparam(f"setbits_{resolution}", setbits, BigInteger))
 
 
 def midnight(day: date) -> datetime:

@@ -1,9 +1,9 @@
 """The data commands of borderwatch (``db``, ``load``, ``rejects``, ``runs``, ``delete``,
-``analyse``, ``demo``, ``config``).
+``analyse``, ``demo``, ``config``, ``users``, ``audit``).
 
 ``dashboard.cli`` is the composition root: it mounts this group and adds ``serve``.
-Importing ``reference``, ``ingest``, ``maintain``, ``analytics``, ``demo`` and ``config`` registers their
-commands.
+Importing ``reference``, ``ingest``, ``maintain``, ``analytics``, ``demo``, ``config`` and
+``users`` register their commands.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from etl.cli import (  # noqa: F401  (register commands)
     ingest,
     maintain,
     reference,
+    users,
 )
 from etl.cli.common import cli_group
 from etl.cli.db import db

@@ -20,9 +20,14 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
-def engine_for_url(url: str, statement_timeout_ms: int | None = None) -> Engine:
-    """A pooled engine (``pool_pre_ping``); with a time limit on every statement if given."""
-    connect_args: dict[str, object] = {"connect_timeout": 10, "application_name": "borderwatch"}
+def engine_for_url(url: str, statement_timeout_ms: int | None = None,
+                   application_name: str = "borderwatch") -> Engine:
+    """A pooled engine (``pool_pre_ping``); with a time limit on every statement if given.
+
+    Engines with another ``application_name`` are separate pools (and show apart in
+    ``pg_stat_activity``).
+    """
+    connect_args: dict[str, object] = {"connect_timeout": 10, "application_name": application_name}
     if statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
     engine = create_engine(url, pool_pre_ping=True, pool_size=5, connect_args=connect_args)
@@ -40,6 +45,12 @@ def get_engine(settings: Settings, *, read_only: bool = False, start: bool = Tru
     """The warehouse engine. ``read_only`` engines carry ``statement_timeout_ms``."""
     url = database_url(settings, start=start)
     return engine_for_url(url, settings.statement_timeout_ms if read_only else None)
+
+
+def get_accounts_engine(settings: Settings) -> Engine:
+    """The dashboard's engine for its few writes (logins, audit; ``etl.warehouse.accounts``),
+    apart from the read engine, with the same statement time limit."""
+    return engine_for_url(database_url(settings), settings.statement_timeout_ms, "borderwatch-accounts")
 
 
 @contextmanager

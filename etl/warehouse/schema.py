@@ -542,3 +542,78 @@ section_impact_suggestion = Table(
     comment="Impact levels suggested by borderwatch analyse impact from incident pressure; never "
     "applied by themselves (the decided level is border_section.impact_level)",
 )
+
+
+# -- accounts and audit (written by etl/warehouse/accounts.py and audit.py; see README) -------
+
+#: Roles of dashboard users, most to least seeing (rules in dashboard/queries/scope.py).
+ROLES = ("admin", "regional_analyst", "national_officer", "forum_viewer")
+
+app_role = Table(
+    "app_role",
+    metadata,
+    Column("role", String(20), primary_key=True),
+    Column("description", Text, nullable=False),
+    comment="The roles of dashboard users (filled by the migration; the rules live in code)",
+)
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, comment="Lower case; unique"),
+    Column("role", String(20), ForeignKey("app_role.role"), nullable=False),
+    Column("country", String(2), comment="ISO alpha-2 of a national officer's service"),
+    Column("password_hash", Text, nullable=False, comment="argon2id (argon2-cffi), never the password"),
+    Column("disabled", Boolean, nullable=False, server_default="false"),
+    Column("session_epoch", Integer, nullable=False, server_default="0",
+           comment="Raised on password change or disable: every older session ends"),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_login_at", DateTime(timezone=True)),
+    *_timestamps(),
+    Index("uq_app_user_username", "username", unique=True),
+    CheckConstraint("username = lower(username)", name="ck_app_user_username_lower"),
+    CheckConstraint("role <> 'national_officer' OR country IS NOT NULL", name="ck_app_user_officer_country"),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("token_id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("app_user.user_id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", String(12), nullable=False, comment="First characters, to recognise a token in lists"),
+    Column("token_hash", String(64), nullable=False, comment="sha256 of the token (never the token)"),
+    Column("label", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("uq_api_token_hash", "token_hash", unique=True),
+    Index("ix_api_token_user", "user_id"),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", Text, primary_key=True, comment="'user:<name>' or 'addr:<address>'"),
+    Column("failures", Integer, nullable=False, server_default="0",
+           comment="Failed logins in a row (user) or in the current window (address)"),
+    Column("window_start", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("locked_until", DateTime(timezone=True)),
+    comment="Failed-login counters per account name (known or not) and per network address",
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False, comment="Username, or 'cli:<system user>' for commands"),
+    Column("role", String(20), comment="The actor's role at the time"),
+    Column("address", Text, comment="Client address, or the host name for commands"),
+    Column("action", String(40), nullable=False, comment="e.g. login, login_failed, export, user_add"),
+    Column("target", Text, comment="What the action was about (a user, a file, a page)"),
+    Column("detail", JSONB, nullable=False, server_default="{}"),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor_at", "actor", "at"),
+    comment="Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE",
+)

@@ -1,4 +1,4 @@
-"""Browser-test helpers: a seeded warehouse, the app for it, screenshots and console checks."""
+"""Browser-test helpers: a seeded warehouse, the app for it (logged in), screenshots and console checks."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dash.testing.wait import until
 from sqlalchemy import Engine
 
 from dashboard.app import create_app
 from tests.conftest import settings_for
 from tests.dashboard.seed import seed_incidents, seed_reference
+from tests.support import ROLE_USERS, TEST_PASSWORD, add_role_users
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
@@ -38,16 +40,37 @@ def demo_engine(geo_engine: Engine, tmp_path: Path) -> Engine:
 
 @pytest.fixture
 def start_app(dash_duo: Any) -> Callable[..., Any]:
-    """Serve the dashboard for a test warehouse; returns the browser helper."""
+    """Serve the dashboard for a test warehouse and log the browser in; returns the browser
+    helper. ``start_app(engine, role="forum_viewer", refresh_interval_s=2)``: the role of the
+    user (default admin) and settings overrides; ``role=None`` stays logged out."""
 
-    def start(engine: Engine, **overrides: Any) -> Any:
+    def start(engine: Engine, role: str | None = "admin", **overrides: Any) -> Any:
         url = engine.url.render_as_string(hide_password=False)
+        add_role_users(engine)
         app = create_app(settings_for(url, **overrides))
-        dash_duo.start_server(app)
+        dash_duo.start_server(app, navigate=False)
         dash_duo.driver.set_window_size(1400, 900)
+        dash_duo._url = dash_duo.server.url  # server_url without opening "/" (the login gate)
+        if role is not None:
+            login_browser(dash_duo, ROLE_USERS[role][0])
+            # then open the app once, as start_server does: the browser loads its scripts (cold
+            # cache) and Dash makes its first-request set-up before the test's first page
+            dash_duo.server_url = dash_duo.server.url
         return dash_duo
 
     return start
+
+
+def login_browser(dash_duo: Any, username: str, password: str = TEST_PASSWORD) -> None:
+    """Log the browser in through the login page (the form, as a user does)."""
+    driver = dash_duo.driver
+    driver.get(f"{dash_duo.server_url}/login?next=/healthz")
+    dash_duo.wait_for_element("#bw-login-form", timeout=15)
+    driver.find_element("css selector", "#username").send_keys(username)
+    driver.find_element("css selector", "#password").send_keys(password)
+    driver.find_element("css selector", "#bw-login-submit").click()
+    until(lambda: driver.current_url.endswith("/healthz"), 15,
+          msg=lambda: f"the login was refused: {driver.current_url}")
 
 
 def screenshot(dash_duo: Any, name: str) -> Path:

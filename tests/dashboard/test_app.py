@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -11,11 +12,11 @@ from sqlalchemy import Engine
 
 from dashboard.app import create_app, ready_for_workers
 from tests.conftest import settings_for
+from tests.support import login_client
 
 
 def _client(engine: Engine, **overrides: object) -> FlaskClient:
-    url = engine.url.render_as_string(hide_password=False)
-    return create_app(settings_for(url, **overrides)).server.test_client()
+    return login_client(engine, "admin", **overrides)
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_every_error_has_one_safe_shape(seeded: Engine, monkeypatch: pytest.Monk
         raise RuntimeError("connection to postgresql://user:secret@db failed")
 
     monkeypatch.setattr(reference, "patrol_areas", boom)
-    client = server.test_client()
+    client = _login(server, seeded)
     bad = client.get("/api/layers/bcps.geojson?pair=HR-RS,x;DROP")
     assert bad.status_code == 400
     assert bad.json == {"error": {"status": 400, "message": "Invalid value for 'pair'."}}
@@ -87,9 +88,12 @@ def test_unreachable_database_is_a_safe_503() -> None:
     assert response.status_code == 503
     assert response.json == {"status": "degraded", "database": "unavailable"}
     layer = dead.server.test_client().get("/api/layers/sections.geojson")
-    assert layer.status_code == 503
-    assert layer.json["error"]["message"] == "The warehouse cannot be reached (check logs)."
-    assert b"secret" not in layer.data and b"127.0.0.1" not in layer.data
+    assert layer.status_code == 401  # nobody is logged in, and nobody can log in:
+    login = dead.server.test_client().post("/login", data={"username": "a", "password": "b"},
+                                           headers={"Accept": "application/json"})
+    assert login.status_code == 503
+    assert login.json["error"]["message"] == "The warehouse cannot be reached (check logs)."
+    assert b"secret" not in login.data and b"127.0.0.1" not in login.data
 
 
 def test_two_apps_in_one_process_do_not_share_callbacks(engine: Engine) -> None:
@@ -116,7 +120,7 @@ def test_a_fresh_worker_needs_no_first_request_setup(engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     fresh = ready_for_workers(create_app(settings_for(url)))  # what gunicorn serves
     fresh._got_first_request["setup_server"] = True  # another thread is inside _setup_server
-    client = fresh.server.test_client()
+    client = _login(fresh.server, engine)
     for script in urls:
         got = client.get(script)
         assert got.status_code == 200, script
@@ -148,4 +152,12 @@ def test_the_development_server_still_starts_with_dev_tools(engine: Engine) -> N
     url = engine.url.render_as_string(hide_password=False)
     app = create_app(settings_for(url))
     app.enable_dev_tools(debug=True)
-    assert app.server.test_client().get("/").status_code == 200
+    assert _login(app.server, engine).get("/").status_code == 200
+
+
+def _login(server: Any, engine: Engine) -> FlaskClient:
+    """A client of ``server`` (an app on ``engine``) logged in as the test admin."""
+    from tests.support import add_role_users, login
+
+    names = add_role_users(engine)
+    return login(server.test_client(), names["admin"])

@@ -114,7 +114,7 @@ def test_detail_panel_shows_every_field_and_context() -> None:
         "abc",
     ):
         assert value in text, value
-    assert "no longer" in text_of(detail_panel(None))
+    assert "not in the warehouse, or not shared with your role" in text_of(detail_panel(None))
 
 
 def test_feed_items_keep_order_and_mark_new() -> None:
