@@ -25,7 +25,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from bench.data import DemoData
-from bench.env import BenchCluster, engine_for, settings_for
+from bench.env import BenchCluster, bench_user, engine_for, settings_for
 from bench.map import DashClient
 from bench.measure import Summary
 from bench.report import Section, Target, ms, secs, table
@@ -69,14 +69,17 @@ def ensure_programme(bench: BenchCluster, url: str, data: DemoData, *, say: Say 
 
 def run(url: str, data: DemoData, *, repeats: int, requests: int, seed: int,
         say: Say = print) -> Section:
-    """Run both forum benchmarks against the warehouse at ``url``."""
+    """Run both forum benchmarks against the warehouse at ``url`` (the page as the benchmarks'
+    admin user, logged in; the pack with an admin's scope, as the command line makes it)."""
     from dashboard.app import create_app
+    from dashboard.queries import gateway
+    from dashboard.queries.scope import Scope
 
     app = create_app(settings_for(url))
     engine = app.server.extensions["borderwatch"].engine
-    with app.server.app_context():
+    with app.server.app_context(), gateway.scoped(Scope.full("bench")):
         pack = _briefing(engine, repeats, say)
-        page = _page(app, engine, requests, seed, say)
+        page = _page(app, engine, requests, seed, say, bench_user(url))
     return _section(data, pack, page)
 
 
@@ -126,11 +129,16 @@ def _briefing(engine: Any, repeats: int, say: Say) -> dict[str, Any]:
 # -- the page ---------------------------------------------------------------------------------
 
 
-def _page(app: Any, engine: Any, requests: int, seed: int, say: Say) -> dict[str, Any]:
+def _page(app: Any, engine: Any, requests: int, seed: int, say: Say, user: tuple[str, str]
+          ) -> dict[str, Any]:
     from dashboard.queries import benchmarks as bq
     from dashboard.queries import incidents
 
     client = app.server.test_client()
+    answer = client.post("/login", data={"username": user[0], "password": user[1]},
+                         headers={"Accept": "application/json"})
+    if answer.status_code != 200:
+        raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
     dash = DashClient(client)
     cb_round = dash.callback("bench-map.figure")
     cb_country = dash.callback("bench-drill-title.children")

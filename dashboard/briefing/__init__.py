@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from dashboard.briefing.data import COLLECT_STEPS, BriefingRequest, Reader, collect
+from dashboard.queries.scope import Scope
 
-__all__ = ["Briefing", "BriefingRequest", "Reader", "build_briefing", "operator_scope", "steps"]
+__all__ = ["Briefing", "BriefingRequest", "Reader", "build_briefing", "operator_scope", "reader_for", "steps"]
 
 #: The sharing level printed on a pack that holds every incident, whatever its own level:
 #: its most restrictive content is national-only.
@@ -42,9 +43,16 @@ class Briefing:
 
 
 def operator_scope(name: str = "operator (command line, full access)") -> Reader:
-    """The reader of a pack made with full access: the operator at the command line (and, until
-    dashboard logins exist, a dashboard user)."""
+    """The reader of a pack made with full access: the operator at the command line."""
     return Reader(name=name, sharing=FULL_ACCESS_SHARING)
+
+
+def reader_for(scope: Scope) -> Reader:
+    """The reader of a pack made for a dashboard user: named with their role, and the footer
+    says what that role sees (its figures follow the same scope as the user's pages)."""
+    if not scope.restricted:
+        return Reader(name=f"{scope.user} ({scope.role.replace('_', ' ')})", sharing=FULL_ACCESS_SHARING)
+    return Reader(name=f"{scope.user} ({scope.role.replace('_', ' ')})", sharing=scope.sharing_level)
 
 
 def steps(admins: int) -> int:

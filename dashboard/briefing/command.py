@@ -2,7 +2,8 @@
 from the command line, with a progress bar on the terminal.
 
 Access: the command line runs as the operator, with full access (every incident, whatever its
-sharing level); the pack's footer says so ("sharing level: national (full access)").
+sharing level); the pack's footer says so ("sharing level: national (full access)"). Each
+pack made is written to the audit log (who: ``cli:<system user>``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 from tqdm import tqdm
 
-from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
-from dashboard.queries import benchmarks, incidents
+from dashboard.briefing import Briefing, BriefingRequest, build_briefing, operator_scope
+from dashboard.queries import benchmarks, gateway, incidents
+from dashboard.queries.scope import Scope
 from dashboard.viewstate import Filters, default_filters
 from etl.cli.common import TerminalBar, safe, settings_from
 from etl.errors import BorderwatchError, ConfigurationError
+from etl.warehouse import audit
 from etl.warehouse.engine import get_engine
 
 
@@ -77,7 +81,23 @@ def briefing(ctx: click.Context, out: Path, start: datetime | None, end: datetim
     settings = settings_from(ctx)
     if not out.parent.is_dir():
         raise ConfigurationError(f"the folder {out.parent} does not exist")
-    engine = get_engine(settings, read_only=True)
+    operator = audit.Actor.system()
+    with gateway.scoped(Scope.full(operator.name)):
+        period, made = _make(get_engine(settings, read_only=True), start, end, round_label)
+    try:
+        out.write_bytes(made.pdf)
+    except OSError as exc:
+        raise BorderwatchError(f"cannot write {out}: {exc.strerror}") from exc
+    audit.record(get_engine(settings), operator, "briefing", target=str(out), detail={
+        "pages": made.pages, "from": period.date_from.isoformat(), "to": period.date_to.isoformat(),
+        "sharing": operator_scope().sharing})
+    click.echo(f"Briefing written to {out}: {made.pages} pages, {len(made.pdf) / 1e6:.2f} MB, "
+               f"period {period.date_from} to {period.date_to}, made in {made.seconds:.1f} s.")
+
+
+def _make(engine: Engine, start: datetime | None, end: datetime | None, round_label: str | None
+          ) -> tuple[Filters, Briefing]:
+    """The period and the pack (inside the operator's full scope)."""
     period = _period(engine, start, end)
     if round_label is not None:
         known = [r.label for r in benchmarks.rounds(engine)]
@@ -93,9 +113,4 @@ def briefing(ctx: click.Context, out: Path, start: datetime | None, end: datetim
     finally:
         if bar is not None:
             bar.close()
-    try:
-        out.write_bytes(made.pdf)
-    except OSError as exc:
-        raise BorderwatchError(f"cannot write {out}: {exc.strerror}") from exc
-    click.echo(f"Briefing written to {out}: {made.pages} pages, {len(made.pdf) / 1e6:.2f} MB, "
-               f"period {period.date_from} to {period.date_to}, made in {made.seconds:.1f} s.")
+    return period, made

@@ -18,7 +18,8 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
+from dashboard import auth
+from dashboard.briefing import BriefingRequest, build_briefing, reader_for
 from dashboard.components import benchmark_charts as charts
 from dashboard.components import benchmark_panels as panels
 from dashboard.errors import ClientError
@@ -298,10 +299,13 @@ def briefing(
         return dash.no_update, ("Another briefing is being generated on this server; try again "
                                 "in a few seconds.")
     try:
-        request = BriefingRequest(filters=period, round=chosen, scope=operator_scope())
+        request = BriefingRequest(filters=period, round=chosen, scope=reader_for(gateway.scope()))
         made = build_briefing(gateway.current().engine, request)
     finally:
         _BRIEFING.release()
+    auth.record("briefing", target=made.filename, detail={
+        "pages": made.pages, "round": chosen, "from": period.date_from.isoformat(),
+        "to": period.date_to.isoformat(), "sharing": request.scope.sharing})
     status = (f"Briefing ready: {made.pages} pages, {len(made.pdf) / 1e6:.1f} MB, "
               f"made in {made.seconds:.1f} s.")
     return dcc.send_bytes(made.pdf, made.filename), status

@@ -22,7 +22,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import Engine, Subquery, and_, exists, func, or_, select
 
 from dashboard.queries import reference
-from dashboard.queries.gateway import Source, rows_of
+from dashboard.queries.gateway import Source, rows_of, scope
 from etl.warehouse.schema import (
     benchmark_assessment,
     country,
@@ -242,7 +242,7 @@ def illustrative(engine: Source) -> bool:
     """Whether the warehouse holds the illustrative demo data set (source ``demo``)."""
     rows = rows_of(engine, select(
         or_(exists().where(ba.c.source == DEMO_SOURCE),
-            exists().where(incident.c.source == DEMO_SOURCE)).label("demo")))
+            exists().where(incident.c.source == DEMO_SOURCE, scope().everything)).label("demo")))
     return bool(rows and rows[0]["demo"])
 
 

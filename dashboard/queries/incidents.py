@@ -334,7 +334,7 @@ def by_country(engine: Engine, filters: Filters) -> dict[str, dict[str, int]]:
             rows = reader.all(
                 select(func.coalesce(incident.c.country, "").label("country"), incident.c.category,
                        func.count().label("n"))
-                .where(*filter_conditions(filters))
+                .where(*filter_conditions(filters), scope().everything)
                 .group_by(incident.c.country, incident.c.category)
             )
             found = {}

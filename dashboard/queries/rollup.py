@@ -204,7 +204,7 @@ def by_country(reader: Reader, rollup: Rollup, filters: Filters) -> dict[str, di
     rows = reader.all(
         select(r.c.country, *[func.sum(m.per_category[cat]).label(cat) for cat in INCIDENT_CATEGORIES])
         .select_from(_in_buckets(filters))
-        .where(*row_conditions(filters))
+        .where(*row_conditions(filters), scope().everything)
         .group_by(r.c.country)
     )
     return {row["country"]: {cat: int(row[cat] or 0) for cat in INCIDENT_CATEGORIES} for row in rows}
