@@ -12,7 +12,7 @@ from dash._callback import GLOBAL_CALLBACK_LIST, GLOBAL_CALLBACK_MAP
 from dash._pages import _path_to_page
 from flask_login import current_user
 
-from dashboard import auth, errors, guard, routes, security
+from dashboard import auth, errors, exports, guard, routes, security
 from dashboard.components.shell import ALERT_CLOSE_ID, ALERT_ID, shell
 from dashboard.queries import gateway
 from etl.settings import Settings
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> Dash:
     server = app.server
     server.config["BORDERWATCH_SETTINGS"] = settings
     gateway.attach(server, settings)
+    exports.register(server)
     routes.register(server)
     errors.register(server)
     _page_or_404(app)

@@ -19,7 +19,7 @@ from dash.exceptions import DependencyException, InvalidResourceError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.components.shell import ALERT_ID, ALERT_TEXT_ID
-from etl.errors import BorderwatchError, DatabaseUnavailable
+from etl.errors import AccessDenied, BorderwatchError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,11 @@ def register(server: flask.Flask) -> None:
 def on_callback_error(exc: Exception) -> None:
     """Dash ``on_error`` hook: log, and show the safe message in the alert region.
 
-    A :class:`ClientError` is raised again: the request was wrong, and it is answered with its
-    4xx status in the one error shape (by the Flask error handler), not as an alert.
+    A :class:`ClientError` (the request was wrong) or a refusal (``AccessDenied``: not logged
+    in, or a role that may not) is raised again: it is answered with its 4xx status in the one
+    error shape (by the Flask error handler), not as an alert.
     """
-    if isinstance(exc, ClientError):
+    if isinstance(exc, ClientError | AccessDenied):
         raise exc
     if isinstance(exc, BorderwatchError):
         log.warning("callback error: %s (%s)", exc.user_message, exc.detail)

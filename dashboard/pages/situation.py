@@ -421,7 +421,9 @@ def update_feed(filters: FiltersData | None, refresh: RefreshData | None) -> tup
         rows, lambda pk: ids.match("feed-item", pk), frozenset(refresh["new_ids"] if refresh else [])
     )
     if not items:
-        items = [html.P("No incidents match the filters.", className="bw-muted")]
+        only_counts = not gateway.scope().sees_single_incidents
+        items = [html.P("Your role sees incidents as counts only (no list)." if only_counts
+                        else "No incidents match the filters.", className="bw-muted")]
     return items, f"{incidents.count(engine, parsed):,}"
 
 

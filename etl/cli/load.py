@@ -16,8 +16,10 @@ import click
 from etl.cli.common import BarProgress, QuietProgress, safe, settings_from
 from etl.load import LoadRunFailed, load_file
 from etl.report import LoadReport
+from etl.settings import Settings
 from etl.sources import KINDS
 from etl.validate import SourceSpec
+from etl.warehouse import audit
 from etl.warehouse.engine import get_engine
 
 
@@ -40,6 +42,19 @@ def load() -> None:
 
 def _print_report(report: LoadReport, as_json: bool) -> None:
     click.echo(report.json() if as_json else report.summary())
+
+
+#: Loads that are decisions of a service, written to the audit log with who loaded them.
+AUDITED_KINDS = frozenset({"impact_levels"})
+
+
+def _audit(settings: Settings, kind: str, file: Path, report: LoadReport) -> None:
+    """An audit entry for a (not dry-run) load of an audited kind, succeeded or failed."""
+    if kind not in AUDITED_KINDS or report.dry_run:
+        return
+    audit.record(get_engine(settings), audit.Actor.system(), f"{kind}_load", target=file.name, detail={
+        "run_id": report.run_id, "status": report.status, "read": report.read, "updated": report.updated,
+        "unchanged": report.unchanged, "rejected": report.rejected})
 
 
 def _make_command(spec: SourceSpec) -> click.Command:
@@ -66,11 +81,13 @@ def _make_command(spec: SourceSpec) -> click.Command:
             if isinstance(progress, BarProgress):
                 progress.close()
             _print_report(exc.report, as_json)
+            _audit(settings, kind, file, exc.report)
             raise
         finally:
             if isinstance(progress, BarProgress):
                 progress.close()
         _print_report(report, as_json)
+        _audit(settings, kind, file, report)
 
     command.__doc__ = (
         f"Load a FILE of {spec.label} (.csv, .geojson, .gpkg; see docs/formats.md). Every row "

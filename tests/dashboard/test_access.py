@@ -232,5 +232,16 @@ def test_full_roles_receive_every_incident(clients: dict, marked: list, role: st
 
 
 def test_admins_see_the_audit_entries_the_tests_caused(clients: dict, seeded: Engine) -> None:
-    logins = {e["actor"] for e in audit.entries(seeded, action="login")}
-    assert {name for name, _ in ROLE_USERS.values()} <= logins
+    """Through the admin page's own callback, as the browser would ask: every login above."""
+    admin = clients["admin"]
+    clients["forum_viewer"].get("/api/incidents.geojson")  # refused (403): not an export
+    clients["national_officer"].get("/api/incidents.geojson?cat=crisis")  # an export
+    deps = server_callbacks(admin)
+    _layout, values = page_values(admin, deps, "/admin")
+    log = next(d for d in deps if "admin-log.children" in d["output"])
+    shown = repr(response_json(call(admin, log, {**values, "admin-period.value": "1d"})))
+    for name, _ in ROLE_USERS.values():
+        assert name in shown
+    assert "export" in shown and "incidents.geojson" in shown and "cat=crisis" in shown
+    entries = audit.entries(seeded)
+    assert {(e["actor"], e["action"]) for e in entries} >= {(n, "login") for n, _ in ROLE_USERS.values()}

@@ -137,3 +137,16 @@ def test_audit_command_filters_and_json(engine: Engine) -> None:
     assert [(r["actor"], r["action"], r["address"]) for r in rows] == [("bob", "login", "10.0.0.9")]
     bad = _run(engine, "audit", "--since", "yesterday-ish")
     assert bad.exit_code == 2 and "give a date" in bad.output
+
+
+def test_impact_level_loads_are_audited(geo_engine: Engine) -> None:
+    from pathlib import Path
+
+    good = Path(__file__).parent.parent / "data" / "impact_levels_good.csv"
+    assert _run(geo_engine, "load", "impact-levels", str(good), "--dry-run").exit_code == 0
+    assert audit.entries(geo_engine, action="impact_levels_load") == []
+    assert _run(geo_engine, "load", "impact-levels", str(good)).exit_code == 0
+    (entry,) = audit.entries(geo_engine, action="impact_levels_load")
+    assert entry["actor"].startswith("cli:") and entry["target"] == "impact_levels_good.csv"
+    assert entry["detail"]["status"] == "succeeded" and entry["detail"]["run_id"]
+    assert entry["detail"]["updated"] > 0
