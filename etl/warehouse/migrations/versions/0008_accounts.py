@@ -1,7 +1,7 @@
 """accounts: dashboard users and roles, API tokens, failed-login counters, the audit log
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 10:00:00.000000
 
 Access control (issue 10). ``app_role`` lists the four roles (their rules live in
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
