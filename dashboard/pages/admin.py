@@ -8,10 +8,11 @@ control. Reads go through the accounts engine (``etl.warehouse.audit``, ``accoun
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import dash
 from dash import Input, Output, callback, dcc, html
+from pydantic import StringConstraints
 
 from dashboard.components.audit_table import audit_table, users_table
 from dashboard.ids import PageIds
@@ -26,8 +27,14 @@ ids = PageIds("admin")
 MAX_ROWS = 500
 PERIODS = {"1d": ("Last 24 hours", timedelta(days=1)), "7d": ("Last 7 days", timedelta(days=7)),
            "30d": ("Last 30 days", timedelta(days=30)), "all": ("Everything", None)}
-ACTIONS = ("login", "login_failed", "login_refused", "logout", "export", "briefing", "impact_levels_load",
-           "user_add", "user_password", "user_disable", "user_enable", "token_create", "token_revoke")
+#: What the filters send (checked at the door, :mod:`dashboard.guard`): a period of ``PERIODS``,
+#: a user name (``app_user.username`` is at most 64 characters), an action of ``ACTIONS``.
+Period = Literal["1d", "7d", "30d", "all"]
+UserName = Annotated[str, StringConstraints(max_length=64)]
+Action = Literal["login", "login_failed", "login_refused", "logout", "export", "briefing",
+                 "impact_levels_load", "hotspots_recompute", "user_add", "user_password",
+                 "user_disable", "user_enable", "token_create", "token_revoke"]
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 
 def layout(**_query: Any) -> html.Div:
@@ -71,13 +78,13 @@ def layout(**_query: Any) -> html.Div:
     Input(ids("user"), "value"),
     Input(ids("action"), "value"),
 )
-def show_log(period: Any, user: Any, action: Any) -> tuple[Any, str]:
+def show_log(period: Period | None, user: UserName | None, action: Action | None) -> tuple[Any, str]:
     """The audit entries matching the filters, newest first (at most ``MAX_ROWS``)."""
     gateway.require("audit.read")
-    span = PERIODS.get(period if isinstance(period, str) else "7d", PERIODS["7d"])[1]
+    span = PERIODS[period or "7d"][1]
     since = datetime.now(UTC) - span if span else None
-    who = user if isinstance(user, str) and 0 < len(user) <= 80 else None
-    what = action if action in ACTIONS else None
+    who = user or None
+    what = action or None
     rows = audit.entries(gateway.current().accounts, since=since, actor=who, action=what, limit=MAX_ROWS)
     shown = f"{len(rows):,} entries" + (" (the newest; narrow the filters)" if len(rows) == MAX_ROWS else "")
     return audit_table(rows), shown

@@ -3,7 +3,9 @@
 Callbacks are read from the app's callback map and routes from its URL map, so what other pages
 add later is fuzzed the same way. Every answer must be 2xx or 4xx (4xx in the one error shape,
 logged as one line without traceback), come within the statement time limit, and leave no
-server error in the log.
+server error in the log. Requests come from logged-in users (each example as one of the four
+roles, drawn like its values: the restricted roles' queries are other code paths); what a
+caller who is not logged in gets is ``test_auth.py``'s business.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import typing
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from dash import Dash
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -28,6 +32,7 @@ from dashboard.guard import CallbackCheck, callback_checks, declared_types
 from dashboard.inputs import HotspotMode
 from tests.conftest import settings_for
 from tests.dashboard.hostile import ROUTER, Answer, callback_request, json_values, send, valid_values
+from tests.support import ROLES, login_client
 
 LIMIT_MS = 3000
 DISPATCH = "/_dash-update-component"
@@ -36,16 +41,26 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
                                        HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 
+#: A logged-in test client per role, for each app of the ``app`` fixture.
+_CLIENTS: weakref.WeakKeyDictionary[Dash, dict[str, FlaskClient]] = weakref.WeakKeyDictionary()
+
+
 @pytest.fixture
 def app(seeded: Engine) -> Iterator[Dash]:
     url = seeded.url.render_as_string(hide_password=False)
-    app = ready_for_workers(create_app(settings_for(url, statement_timeout_ms=LIMIT_MS)))
-    yield app
+    served = ready_for_workers(create_app(settings_for(url, statement_timeout_ms=LIMIT_MS)))
+    _CLIENTS[served] = {role: login_client(seeded, role, app=served) for role in ROLES}
+    yield served
     # the fuzz presses the map's Recompute button, which starts `borderwatch analyse hotspots`
     # in its own process: it must end before the warehouse is dropped, not outlive the test
-    child = recompute.state(app.server).child
+    child = recompute.state(served.server).child
     if child is not None:
         assert child.wait(timeout=120) is not None
+
+
+def _client(app: Dash, role: str = "admin") -> FlaskClient:
+    """A test client of ``app`` logged in as ``role``."""
+    return _CLIENTS[app][role]
 
 
 def _server_callbacks(app: Dash) -> dict[str, CallbackCheck]:
@@ -53,10 +68,10 @@ def _server_callbacks(app: Dash) -> dict[str, CallbackCheck]:
 
 
 def _post(app: Dash, body: Any, raw: bytes | None = None, limit: float = LIMIT_MS / 1000,
-          **kwargs: Any) -> Answer:
+          role: str = "admin", **kwargs: Any) -> Answer:
     data = raw if raw is not None else json.dumps(body)
     kwargs.setdefault("content_type", "application/json")
-    return send(app.server.test_client(), limit + 2, "POST", DISPATCH, data=data, **kwargs)
+    return send(_client(app, role), limit + 2, "POST", DISPATCH, data=data, **kwargs)
 
 
 def _assert_sound(answer: Answer, what: str, limit: float = LIMIT_MS / 1000) -> None:
@@ -120,10 +135,11 @@ def _fuzz_callback(app: Dash, output: str, check: CallbackCheck) -> None:
     runs = FUZZ if limit == LIMIT_MS / 1000 else settings(FUZZ, max_examples=4)
 
     @runs
-    @given(values=_values(check, declared), fired=fired)
-    def call(values: list[Any], fired: list[int]) -> None:
+    @given(values=_values(check, declared), fired=fired, role=st.sampled_from(ROLES))
+    def call(values: list[Any], fired: list[int], role: str) -> None:
         body = callback_request(output, check, values, fired)
-        _assert_sound(_post(app, body, limit=limit), f"{output} {json.dumps(body)[:400]}", limit)
+        _assert_sound(_post(app, body, limit=limit, role=role),
+                      f"{output} as {role} {json.dumps(body)[:400]}", limit)
 
     call()
 
@@ -201,22 +217,22 @@ def test_every_data_url_with_arbitrary_parameters(app: Dash) -> None:
 
 
 def _fuzz_route(app: Dash, rule: str, names: list[str]) -> None:
-    client = app.server.test_client()
     values = st.text(max_size=30) | st.sampled_from(["HR-RS", "rs", "1", "0", "x" * 3000, "%00"])
 
     @FUZZ
     @given(params=st.lists(st.tuples(st.sampled_from(names), values), max_size=4),
-           fill=st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20))
-    def call(params: list[tuple[str, str]], fill: str) -> None:
+           fill=st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20),
+           role=st.sampled_from(ROLES))
+    def call(params: list[tuple[str, str]], fill: str, role: str) -> None:
         path = rule.replace("<path:rest>", fill.replace("?", "").replace("#", "") or "x")
-        answer = send(client, LIMIT_MS / 1000 + 2, "GET", path, query_string=params)
-        _assert_sound(answer, f"{path} {params}")
+        answer = send(_client(app, role), LIMIT_MS / 1000 + 2, "GET", path, query_string=params)
+        _assert_sound(answer, f"{path} as {role} {params}")
 
     call()
 
 
 def test_data_url_parameters_are_checked(app: Dash) -> None:
-    client = app.server.test_client()
+    client = _client(app)
     for query, message in (("pair=HR-RS,x;DROP", "Invalid value for 'pair'."),
                            ("contry=RS", "Unknown parameter 'contry'."),
                            ("pair=HR-RS&pair=BA-HR", "Parameter 'pair' is given more than once.")):
@@ -240,7 +256,7 @@ def test_a_link_to_the_end_of_time_shows_the_banner(app: Dash) -> None:
 
 
 def test_unknown_paths_are_404(app: Dash) -> None:
-    client = app.server.test_client()
+    client = _client(app)
     page = send(client, 5, "GET", "/no/such/page")
     assert page.status == 404 and b"_dash-renderer" in page.body  # the app's own page shell
     assert send(client, 5, "GET", "/not-found").status == 404
@@ -258,6 +274,7 @@ def test_unknown_paths_are_404(app: Dash) -> None:
 
 
 def test_long_links_are_414_in_the_error_shape(app: Dash) -> None:
+    # not logged in: the size limits come before the login gate
     answer = send(app.server.test_client(), 5, "GET", "/?cat=" + "x" * 10_000)
     _assert_sound(answer, "long link")
     assert answer.status == 414 and answer.json["error"]["message"] == "URI Too Long."
