@@ -2,7 +2,8 @@
  * Referenced from Python as Namespace("bwHotspots", "layer")("style" | "each").
  * context.hideout = {mode: "class" | "pattern", classColors, classLabels, patternColors,
  * patternLabels}; feature properties: k (class), pt (pattern), n (incidents, or a range such
- * as "1-4"), z (Gi* z-score), t (trend: 1 rising, -1 falling). */
+ * as "1-4"), z (Gi* z-score), t (trend: 1 rising, -1 falling); n and z are absent for the
+ * roles that see incidents only as counts. */
 window.bwHotspots = Object.assign({}, window.bwHotspots, {
   layer: {
     esc: function (text) {
@@ -24,9 +25,14 @@ window.bwHotspots = Object.assign({}, window.bwHotspots, {
       var trend = p.t === 1 ? ", clustering rising" : (p.t === -1 ? ", clustering falling" : "");
       var n = typeof p.n === "number" ? p.n.toLocaleString("en") : String(p.n);
       var tip = "<b>" + self.esc((h.classLabels || [])[p.k]) + "</b><br>" +
-                self.esc((h.patternLabels || [])[p.pt]) + self.esc(trend) + "<br>" +
-                self.esc(n) + (p.n === 1 ? " incident" : " incidents") +
-                " over the period \u00b7 Gi* z = " + self.esc(p.z);
+                self.esc((h.patternLabels || [])[p.pt]) + self.esc(trend);
+      /* a restricted role's hexagons carry neither count nor z-score */
+      if (p.n != null) {
+        tip += "<br>" + self.esc(n) + (p.n === 1 ? " incident" : " incidents") + " over the period";
+      }
+      if (p.z != null) {
+        tip += (p.n != null ? " \u00b7 " : "<br>") + "Gi* z = " + self.esc(p.z);
+      }
       layer.bindTooltip(tip, {sticky: true, className: "bw-hotspot-tip"});
     }
   }

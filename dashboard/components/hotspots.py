@@ -64,19 +64,23 @@ def shown_count(n: int, min_shown: int) -> int | str:
 def hotspot_layer(rows: Sequence[dict[str, Any]], min_shown: int) -> FeatureCollection:
     """Hexagons with class index ``k``, pattern index ``pt``, incidents ``n`` (see
     :func:`shown_count`), Gi* ``z`` (2 decimals) and trend ``t``; the browser writes the
-    tooltip from them and the labels in the hideout (4,000 hexagons stay under 1 MB)."""
+    tooltip from them and the labels in the hideout (4,000 hexagons stay under 1 MB). Rows
+    without ``n`` and ``z`` (a restricted role's) give hexagons without them."""
     features = []
     for r in rows:
         ring = [[round(lng, DIGITS), round(lat, DIGITS)]
                 for lat, lng in h3int.cell_to_boundary(int(r["cell"]))]
         ring.append(ring[0])
-        features.append(shape({"type": "Polygon", "coordinates": [ring]}, {
+        props: dict[str, Any] = {
             "k": CLASS_INDEX.get(r["class"], CLASS_INDEX["not_significant"]),
             "pt": PATTERN_INDEX.get(r["pattern"], PATTERN_INDEX["no_pattern"]),
-            "n": shown_count(int(r["n"]), min_shown),
-            "z": round(float(r["z"]), 2),
             "t": int(r.get("trend") or 0),
-        }))
+        }
+        if r.get("n") is not None:
+            props["n"] = shown_count(int(r["n"]), min_shown)
+        if r.get("z") is not None:
+            props["z"] = round(float(r["z"]), 2)
+        features.append(shape({"type": "Polygon", "coordinates": [ring]}, props))
     return collection(features)
 
 
@@ -111,8 +115,9 @@ def job_message(state: str, message: str | None = None) -> str:
     return "Recomputed."
 
 
-def analysis_status(analysis: Any) -> str:
-    """When the analysis was computed, over what, and whether it is stale."""
+def analysis_status(analysis: Any, withheld: bool = False) -> str:
+    """When the analysis was computed, over what, and whether it is stale; ``withheld``: the
+    user's role may not see its cells (finer than its aggregates)."""
     if analysis is None:
         return ("No hotspot analysis yet: run borderwatch analyse hotspots.")
     when = analysis.computed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -124,6 +129,9 @@ def analysis_status(analysis: Any) -> str:
     if analysis.stale:
         text += (f" Stale: loads changed incidents on {analysis.stale_days:,} "
                  f"day{'' if analysis.stale_days == 1 else 's'} since.")
+    if withheld:
+        text += (" Its cells are finer than the aggregates your role sees (resolution-5 cells): "
+                 "not shown.")
     return text
 
 
@@ -145,9 +153,14 @@ def hotspot_legend(mode: str, present: Sequence[dict[str, Any]]) -> list[html.Li
     return rows
 
 
-def hotspot_legend_section(ids: Any) -> html.Div:
+def hotspot_legend_section(ids: Any, can_recompute: bool = True) -> html.Div:
     """The legend's hotspot section: colour-by switch, the colour rows and the analysis status
-    (filled by the page's callback)."""
+    (filled by the page's callback). ``can_recompute``: the role may run the analysis; the
+    Recompute button is not offered otherwise (the server refuses such a request anyway)."""
+    recompute = [html.Button("Recompute", id=ids("hotspot-recompute"), n_clicks=0,
+                             className="bw-button",
+                             title="Run borderwatch analyse hotspots now (only the weeks "
+                                   "changed since are recounted)")] if can_recompute else []
     return html.Div(
         [
             html.H4("Hotspots (Getis-Ord Gi*)"),
@@ -160,13 +173,7 @@ def hotspot_legend_section(ids: Any) -> html.Div:
             html.Ul(id=ids("legend-gistar"), className="bw-legend-hotspots"),
             html.P(id=ids("hotspot-status"), className="bw-legend-note bw-hotspot-status"),
             html.Div(
-                [
-                    html.Button("Recompute", id=ids("hotspot-recompute"), n_clicks=0,
-                                className="bw-button",
-                                title="Run borderwatch analyse hotspots now (only the weeks "
-                                      "changed since are recounted)"),
-                    html.Span(id=ids("hotspot-job"), className="bw-muted", role="status"),
-                ],
+                [*recompute, html.Span(id=ids("hotspot-job"), className="bw-muted", role="status")],
                 className="bw-hotspot-actions",
             ),
             dcc.Interval(id=ids("hotspot-poll"), interval=2000, disabled=True),

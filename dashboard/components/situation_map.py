@@ -62,6 +62,7 @@ def situation_map(
     urls: dict[str, str],
     tile_url: str | None = None,
     tile_attribution: str = "",
+    can_recompute: bool = True,
 ) -> html.Div:
     """The map with every layer, the legend and the (hidden) incident detail panel.
 
@@ -75,6 +76,8 @@ def situation_map(
         Initial URLs of the reference endpoints: ``basemap``, ``sections``, ``bcps``, ``patrol``.
     tile_url, tile_attribution
         Optional online tile layer (offered as a second base layer).
+    can_recompute
+        Whether the user's role may recompute the hotspot analysis (else no Recompute button).
     """
     empty = collection([])
     panes = [
@@ -257,5 +260,5 @@ def situation_map(
         className="bw-detail",
         hidden=True,
     )
-    key = legend(ids("legend-density"), hotspot_legend_section(ids), ids("legend"))
+    key = legend(ids("legend-density"), hotspot_legend_section(ids, can_recompute), ids("legend"))
     return html.Div([leaflet_map, key, detail], className="bw-mapwrap")

@@ -28,7 +28,7 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate
 
-from dashboard import recompute
+from dashboard import auth, recompute
 from dashboard.components.controls import (
     TimeAxis,
     date_label,
@@ -154,7 +154,8 @@ def layout(**query: Any) -> html.Div:
                 [
                     sidebar(ids, state, axis, subtypes, countries, pairs, settings.refresh_interval_s),
                     situation_map(
-                        ids, state, _layer_urls(f, state.zoom), settings.tile_url, settings.tile_attribution
+                        ids, state, _layer_urls(f, state.zoom), settings.tile_url, settings.tile_attribution,
+                        can_recompute=gateway.scope().can("hotspots.recompute"),
                     ),
                 ],
                 className="bw-situation",
@@ -352,7 +353,8 @@ def update_gistar(
     analysis, rows = hotspot_queries.significant_cells(
         warehouse.engine, box, min(warehouse.settings.max_map_features, HEX_CAP))
     layer = hotspot_layer(rows, warehouse.settings.hotspot_min_count_shown)
-    return layer, hotspot_hideout(mode), hotspot_legend(mode, rows), analysis_status(analysis)
+    status = analysis_status(analysis, withheld=hotspot_queries.cells_withheld(analysis))
+    return layer, hotspot_hideout(mode), hotspot_legend(mode, rows), status
 
 
 @callback(
@@ -364,19 +366,29 @@ def update_gistar(
 )
 def recompute_hotspots(clicks: Counter | None) -> tuple[bool, str, int]:
     """Start ``borderwatch analyse hotspots`` for the current analysis' resolution and
-    categories (the default, latest period); the poll follows it."""
+    categories (the default, latest period); the poll follows it. Administrators and regional
+    analysts only (403 otherwise, whatever the page showed); audited."""
+    gateway.require("hotspots.recompute")
     if not clicks:
         raise PreventUpdate
     warehouse = gateway.current()
     run = hotspot_queries.latest_run(warehouse.engine)
     since = run.run_id if run is not None else 0
     if run is not None and run.status == "running":
+        _audit_recompute(started=False, since=since)
         return False, job_message("busy"), since - 1
     analysis = hotspot_queries.current(warehouse.engine)
     started = recompute.start(
         flask.current_app, warehouse.settings, analysis.resolution if analysis else None,
         analysis.categories if analysis else ())
+    _audit_recompute(started=started, since=since)
     return False, job_message("running" if started else "busy"), since
+
+
+def _audit_recompute(started: bool, since: int) -> None:
+    """Who asked for a recompute, and whether one started (False: one was already running)."""
+    auth.record("hotspots_recompute", target="borderwatch analyse hotspots",
+                detail={"started": started, "after_run": since})
 
 
 @callback(

@@ -9,7 +9,8 @@ routes never open a connection.
 
 The user's scope
 ----------------
-Every statement that reads ``incident`` or ``incident_rollup`` must say what it may show of
+Every statement that reads ``incident`` or a table computed from it (``SCOPED_TABLES``: the
+rollup, the hotspot cells and counts, the suggested impact levels) must say what it may show of
 them, with one of the two conditions of the current :class:`~dashboard.queries.scope.Scope`::
 
     s = gateway.scope()
@@ -64,8 +65,10 @@ log = logging.getLogger(__name__)
 EXTENSION = "borderwatch"
 #: Attribute of ``flask.g`` holding the request's scope (set by ``dashboard.auth``).
 REQUEST_SCOPE = "bw_scope"
-#: Tables whose statements must carry a scope condition.
-SCOPED_TABLES = frozenset({"incident", "incident_rollup"})
+#: Tables whose statements must carry a scope condition: the incidents and every table computed
+#: from them (the map's rollup, the hotspot count cube and cells, the suggested impact levels).
+SCOPED_TABLES = frozenset({"incident", "incident_rollup", "hotspot_count", "hotspot_cell",
+                           "section_impact_suggestion"})
 _SCOPED_WORD = re.compile(r"\b(" + "|".join(sorted(SCOPED_TABLES)) + r")\b", re.I)
 
 _outside_requests: ContextVar[Scope | None] = ContextVar("borderwatch_scope", default=None)
@@ -145,7 +148,7 @@ def require(capability: str) -> Scope:
 
 
 def check_scope(statement: Executable) -> None:
-    """Refuse a statement that reads ``incident`` or ``incident_rollup`` without a scope condition.
+    """Refuse a statement that reads a table of ``SCOPED_TABLES`` without a scope condition.
 
     Raises
     ------

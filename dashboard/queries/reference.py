@@ -12,10 +12,22 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+)
 
 from dashboard.limits import FIELD_CHARS, REASON_CHARS
-from dashboard.queries.gateway import fetch_all, fetch_one
+from dashboard.queries.gateway import fetch_all, fetch_one, scope
 from etl.warehouse.schema import (
     bcp,
     border_line,
@@ -27,6 +39,10 @@ from etl.warehouse.schema import (
     section_impact_suggestion,
 )
 
+#: The evidence of a suggested impact level as a restricted role reads it (the figures count the
+#: incidents of a few weeks near one section: not an aggregate these roles may see).
+RESTRICTED_REASON = ("suggested by borderwatch from the incident pressure of the recent weeks "
+                     "against the year before (the figures are for roles that see incidents)")
 #: Simplification tolerance of the basemap (degrees): coarse for the region, finer zoomed in.
 #: The source (Natural Earth 1:10m) has vertices about a kilometre apart, so 0.001 deg (~100 m)
 #: drops little more than noise and keeps the zoomed-in basemap under 400 kB.
@@ -165,8 +181,14 @@ def sections(
 
     Each row also names who attributed the level (``impact_attributed_by``: the latest
     ``section_impact_history`` entry of the section, None when there is none or it names
-    nobody); ``impact_updated_at`` is the date of that attribution.
+    nobody); ``impact_updated_at`` is the date of that attribution. ``suggested_level`` is the
+    level ``borderwatch analyse impact`` suggests (an aggregate of every incident near the
+    section); its evidence ``suggested_reason`` counts the incidents of the recent weeks, so a
+    restricted role (national officer, forum viewer) gets the level with ``RESTRICTED_REASON``.
     """
+    user = scope()
+    reason = (literal(RESTRICTED_REASON) if user.restricted
+              else _cut(section_impact_suggestion.c.reason, REASON_CHARS))
     attributed_by = (
         select(_cut(section_impact_history.c.attributed_by))
         .where(section_impact_history.c.section_id == border_section.c.section_id)
@@ -186,7 +208,8 @@ def sections(
             border_section.c.impact_updated_at,
             attributed_by.label("impact_attributed_by"),
             section_impact_suggestion.c.level.label("suggested_level"),
-            _cut(section_impact_suggestion.c.reason, REASON_CHARS).label("suggested_reason"),
+            case((section_impact_suggestion.c.level.is_(None), null()), else_=reason
+                 ).label("suggested_reason"),
             border_line.c.country_a,
             border_line.c.country_b,
             func.ST_AsGeoJSON(border_section.c.geom, 5).label("geojson"),
@@ -201,7 +224,8 @@ def sections(
                 border_line.c.country_b,
                 pairs,
                 countries,
-            )
+            ),
+            user.everything,
         )
         .order_by(border_section.c.section_id)
     )

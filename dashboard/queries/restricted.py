@@ -103,3 +103,12 @@ def hidden_counts(reader: Reader, scope: Scope, filters: Filters, box: BBox, res
         lon, lat = centre(cell)
         out.append({"lon": lon, "lat": lat, "count": n})
     return out
+
+
+def gistar_coarse_enough(resolution: int, k: int) -> bool:
+    """Whether the Gi* classes of a hotspot analysis may be shown to a restricted role: the
+    statistic of a cell sums its neighbourhood (the cell and its ``k`` rings, ``1 + 3k(k+1)``
+    cells), which must cover at least the area of a ``FINEST`` cell (each H3 level is 7 times
+    smaller). The default analysis (resolution 6, one ring: 7 cells) covers exactly one r5 cell;
+    resolution 7 needs four rings."""
+    return 1 + 3 * k * (k + 1) >= 7 ** max(0, resolution - FINEST)

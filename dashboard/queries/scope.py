@@ -2,8 +2,10 @@
 
 A :class:`Scope` is built from the logged-in user (``dashboard/auth``) and handed to every
 query through the gateway (:func:`dashboard.queries.gateway.scope`). It offers two conditions,
-and every statement that reads ``incident`` or ``incident_rollup`` must contain one of them
-(the gateway refuses a statement that contains neither, so no query can forget the scope):
+and every statement that reads ``incident`` or a table derived from it (``incident_rollup``,
+the hotspot tables, ``section_impact_suggestion``: ``gateway.SCOPED_TABLES``) must contain one
+of them (the gateway refuses a statement that contains neither, so no query can forget the
+scope):
 
 ``scope.detail``
     The incidents this user may see one by one (id, coordinates, description, feed entry,
@@ -31,9 +33,12 @@ from etl.warehouse.schema import ROLES, incident
 MARKER = "bw_scope_"
 
 #: What each role may do besides reading (``Scope.can``).
+#: ``hotspots.recompute``: run ``borderwatch analyse hotspots`` from the map (a job that writes
+#: the warehouse): administrators and regional analysts, whose analysis it is.
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "admin": frozenset({"incidents.detail", "incidents.export", "audit.read", "users.manage"}),
-    "regional_analyst": frozenset({"incidents.detail", "incidents.export"}),
+    "admin": frozenset({"incidents.detail", "incidents.export", "audit.read", "users.manage",
+                        "hotspots.recompute"}),
+    "regional_analyst": frozenset({"incidents.detail", "incidents.export", "hotspots.recompute"}),
     "national_officer": frozenset({"incidents.detail", "incidents.export"}),
     "forum_viewer": frozenset(),
 }

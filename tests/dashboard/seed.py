@@ -233,3 +233,35 @@ def insert_incidents(engine: Engine, rows: list[dict[str, Any]]) -> None:
 def max_incident_id(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(incident.c.id), 0))).scalar_one())
+
+
+def seed_hotspots(engine: Engine, resolution: int = 6, k: int = 1) -> int:
+    """A current hotspot analysis (Gi* of synthetic weekly counts around a hot cell in RS near
+    the HR border, with a quiet cell of one single incident beside it) and a suggested impact
+    level with its evidence (HR-RS-02: decided low, suggested high, "1 incident(s)");
+    returns the single-incident cell."""
+    import numpy as np
+    from h3.api import basic_int as h3int
+
+    from etl.analytics.hotspot_store import Meta, write_result
+    from etl.analytics.hotspots.analysis import Params, Steps, analyse
+    from etl.warehouse.schema import section_impact_suggestion
+
+    centre = h3int.latlng_to_cell(45.05, 19.10, resolution)
+    cells = np.sort(np.array(list(h3int.grid_disk(centre, 6)), dtype=np.uint64).view(np.int64))
+    cube = np.random.default_rng(2).poisson(0.3, (len(cells), 12)).astype(float)
+    cube[int(np.flatnonzero(cells == centre)[0]), :] += 6
+    lone_cell = int(h3int.grid_ring(centre, 1)[0])
+    lone = int(np.flatnonzero(cells == lone_cell)[0])
+    cube[lone, :] = 0
+    cube[lone, -1] = 1
+    params = Params(resolution=resolution, k=k)
+    meta = Meta(run_id=None, steps=Steps(datetime(2025, 1, 6).date(), 12), params=params,
+                zone_km=30.0, categories=(), incidents=int(cube.sum()), left_out=0)
+    with engine.begin() as conn:
+        write_result(conn.connection.driver_connection, meta, analyse(cells, cube, params))  # type: ignore[arg-type]
+        conn.execute(insert(section_impact_suggestion).values(
+            section_id="HR-RS-02", level="high", recent=1, baseline=0.2, ratio=5.0,
+            reason="suggested by borderwatch from incident pressure: 1 incident(s) within "
+                   "2025-11-04..2025-12-01 against 0.2 per 28 days; decided level low"))
+    return lone_cell

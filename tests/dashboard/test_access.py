@@ -34,7 +34,7 @@ from tests.dashboard.dash_calls import (
     response_json,
     server_callbacks,
 )
-from tests.dashboard.seed import incident_row, insert_incidents
+from tests.dashboard.seed import incident_row, insert_incidents, seed_hotspots
 from tests.support import ROLE_USERS, ROLES, add_role_users, app_for, login
 
 FIRST_ID = 7_000_001
@@ -192,6 +192,7 @@ def _sweep(client: FlaskClient, server: Any, hidden: list[dict[str, Any]], probe
 
 @pytest.fixture
 def marked(seeded: Engine) -> list[dict[str, Any]]:
+    seed_hotspots(seeded)  # so that the hotspot layer and suggested levels answer with data
     return _mark(seeded)
 
 
