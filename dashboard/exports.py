@@ -17,7 +17,8 @@ from typing import Any
 import flask
 
 from dashboard import auth
-from dashboard.errors import error_response
+from dashboard.errors import ClientError
+from dashboard.guard import Param, query_args
 from dashboard.queries import exports, gateway
 from dashboard.queries.raw import BBox
 from dashboard.viewstate import parse_query
@@ -27,16 +28,40 @@ MAX_ROWS = 50_000
 #: Longest description kept in an export (characters).
 DESCRIPTION_CHARS = 2_000
 FILTER_KEYS = ("from", "to", "cat", "sub", "country", "pair")
+#: Longest filter value read (the map's own links stay far below).
+FILTER_CHARS = 1_000
 
 
-def _bbox(text: str) -> BBox | None:
+def _bbox(text: str) -> BBox:
     parts = text.split(",")
     if len(parts) != 4:
-        raise ValueError(text)
+        raise ValueError("not west,south,east,north")
     west, south, east, north = (float(p) for p in parts)
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValueError(text)
+        raise ValueError("not west < east within ±180, south < north within ±90")
     return BBox(west, south, east, north)
+
+
+def _limit(text: str) -> int:
+    limit = int(text)
+    if not 1 <= limit <= MAX_ROWS:
+        raise ValueError(f"not 1-{MAX_ROWS}")
+    return limit
+
+
+def _filter_text(text: str) -> str:
+    """A filter as the map's link writes it, read by :func:`dashboard.viewstate.parse_query`."""
+    if len(text) > FILTER_CHARS:
+        raise ValueError(f"longer than {FILTER_CHARS} characters")
+    return text
+
+
+#: The query parameters (checked before any work by :func:`dashboard.guard.query_args`).
+PARAMS = {
+    **{key: Param(_filter_text, None, "as in the map's link") for key in FILTER_KEYS},
+    "bbox": Param(_bbox, None, "west,south,east,north in degrees"),
+    "limit": Param(_limit, MAX_ROWS, f"most incidents returned, 1-{MAX_ROWS}"),
+}
 
 
 def _feature(row: dict[str, Any]) -> dict[str, Any]:
@@ -48,25 +73,17 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
             "geometry": {"type": "Point", "coordinates": [round(row["lon"], 6), round(row["lat"], 6)]}}
 
 
-def incidents_geojson() -> flask.Response:
+@query_args(**PARAMS)
+def incidents_geojson(bbox: BBox | None, limit: int, **filters: str | None) -> flask.Response:
     """The incidents of the user's scope matching the query, as a GeoJSON download."""
     scope = gateway.require("incidents.export")
-    args = flask.request.args
-    unknown = sorted(set(args) - {*FILTER_KEYS, "bbox", "limit"})
-    if unknown:
-        return error_response(400, f"Unknown parameter(s): {', '.join(unknown)[:200]}.")
-    state, ignored = parse_query({k: args[k] for k in FILTER_KEYS if k in args},
+    state, ignored = parse_query({k: v for k, v in filters.items() if v is not None},
                                  today=datetime.now(UTC).date())
-    if ignored:
-        return error_response(400, f"Invalid value for {', '.join(repr(i) for i in ignored)}.")
-    try:
-        box = _bbox(args["bbox"]) if "bbox" in args else None
-        limit = int(args.get("limit", MAX_ROWS))
-        if not 1 <= limit <= MAX_ROWS:
-            raise ValueError(limit)
-    except ValueError:
-        return error_response(400, f"Invalid bbox (west,south,east,north) or limit (1-{MAX_ROWS:,}).")
-    rows, more = exports.incidents(gateway.current().engine, state.filters, box, limit)
+    if ignored:  # name the parameters, never echo their values
+        names = dict.fromkeys(i.split("=", 1)[0] for i in ignored)
+        raise ClientError(f"Invalid value for {', '.join(repr(n) for n in names)}.",
+                          detail="; ".join(ignored)[:300], status=400)
+    rows, more = exports.incidents(gateway.current().engine, state.filters, bbox, limit)
     f = state.filters
     auth.record("export", target="incidents.geojson", detail={
         "rows": len(rows), "truncated": more, "from": f.date_from.isoformat(), "to": f.date_to.isoformat(),

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from dashboard.auth.users import User
 from dashboard.errors import error_response
+from dashboard.guard import Param, query_args
 from dashboard.queries import gateway
 from etl.warehouse import accounts, audit
 
@@ -82,6 +83,10 @@ def safe_next(target: str | None) -> str:
     return target[:2000]
 
 
+#: ``GET /login?next=/path``: where to go after logging in (the gate sends visitors with it).
+NEXT = Param(safe_next, "/", "where to go after logging in: a path on this site")
+
+
 def _page(next_url: str, username: str = "", message: str | None = None, status: int = 200
           ) -> Response:
     block = Markup(f'<p class="bw-login-error" role="alert">{escape(message)}</p>') if message else ""
@@ -98,14 +103,16 @@ def _wants_json() -> bool:
     return accept.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def login_page() -> Response:
+@query_args(next=NEXT)
+def login_page(next: str) -> Response:  # noqa: A002  (the query parameter's name)
     """``GET /login``: the form (a logged-in user goes straight on)."""
-    next_url = safe_next(flask.request.args.get("next"))
+    next_url = next
     if current_user.is_authenticated:
         return flask.redirect(next_url)
     return _page(next_url)
 
 
+@query_args()  # the fields come in the form body
 def login_post() -> Response:
     """``POST /login``: check the name and password, count failures, start a session."""
     form = flask.request.form
@@ -136,6 +143,7 @@ def login_post() -> Response:
     return flask.redirect(next_url, code=303)
 
 
+@query_args()
 def logout() -> Response:
     """``POST /logout``: end the session (recorded), back to the login page."""
     if current_user.is_authenticated:

@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from dashboard import recompute
-from dashboard.queries import gateway
+from dashboard.queries import gateway, reference
 from dashboard.queries import hotspots as q
-from dashboard.queries import reference
 from dashboard.queries.gateway import ScopeMissing, check_scope
 from dashboard.queries.restricted import gistar_coarse_enough
 from dashboard.queries.scope import Scope

@@ -11,6 +11,7 @@ from dashboard.guard import callback_checks
 from dashboard.limits import DESCRIPTION_CHARS, EXTRA_FIELDS, FIELD_CHARS, REASON_CHARS
 from tests.conftest import settings_for
 from tests.dashboard.hostile import callback_request
+from tests.support import login_client
 
 
 def _execute(engine: Engine, sql: str) -> None:
@@ -20,7 +21,7 @@ def _execute(engine: Engine, sql: str) -> None:
 
 def test_a_3_mb_reason_does_not_grow_every_map_load(seeded: Engine) -> None:
     """A 3 MB impact-level reason grew sections.geojson from 120 KB to 6 MB on every load."""
-    client = create_app(settings_for(seeded.url.render_as_string(hide_password=False))).server.test_client()
+    client = login_client(seeded, "admin")
     before = len(client.get("/api/layers/sections.geojson").data)
     _execute(seeded, "UPDATE border_section SET impact_level = 'high', "
                      "impact_reason = repeat('x', 3000000) WHERE section_id = 'HR-RS-01'")
@@ -45,7 +46,7 @@ def test_a_10_mb_description_makes_a_small_detail_answer(seeded: Engine) -> None
     app = ready_for_workers(create_app(settings_for(seeded.url.render_as_string(hide_password=False))))
     output = next(k for k in app.callback_map if "situation-detail-body.children" in k)
     check = callback_checks(app)[output]
-    client = app.server.test_client()
+    client = login_client(seeded, "admin", app=app)
 
     def detail(pk: int) -> str:
         body = callback_request(output, check, [{"id": pk, "src": "map"}], [0])
