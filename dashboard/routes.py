@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import dash
 import flask
 from sqlalchemy import text
 
@@ -90,6 +91,13 @@ def patrol(pair: tuple[str, ...], country: tuple[str, ...]) -> flask.Response:
     return _geojson(layers.patrol_layer(rows))
 
 
+@query_args()
+def favicon() -> flask.Response:
+    """``/favicon.ico``: browsers ask for it on every document without an icon link (a data
+    URL's JSON or GeoJSON opened in a tab); Dash serves the app's icon at ``/_favicon.ico``."""
+    return flask.redirect(dash.get_relative_path("/_favicon.ico"), code=301)
+
+
 def not_found(rest: str) -> flask.Response:
     """Unknown data routes answer 404 in the error shape (not the app's HTML page)."""
     flask.abort(404)
@@ -101,6 +109,7 @@ not_found.query_params = {}  # type: ignore[attr-defined]  # 404 whatever the pa
 def register(server: flask.Flask) -> None:
     """Mount the routes on the Flask server."""
     server.add_url_rule("/healthz", "healthz", healthz)
+    server.add_url_rule("/favicon.ico", "favicon", favicon)
     server.add_url_rule(f"{LAYER_PREFIX}/basemap.geojson", "layer_basemap", basemap)
     server.add_url_rule(f"{LAYER_PREFIX}/sections.geojson", "layer_sections", sections)
     server.add_url_rule(f"{LAYER_PREFIX}/bcps.geojson", "layer_bcps", bcps)

@@ -1,7 +1,7 @@
 """The login gate: one ``before_request`` hook in front of every route of the server.
 
 - Public: ``/login``, ``/logout``, ``/healthz`` and static files (``/assets/``, Dash's
-  component scripts, the favicon).
+  component scripts, the favicon, ``/favicon.ico``).
 - Pages (Dash's index routes) without a valid login: a redirect to ``/login?next=...``.
 - Everything else (data endpoints, exports, every Dash callback and ``/_dash-*`` request):
   ``401`` in the one JSON error shape.
@@ -26,7 +26,8 @@ from dashboard.errors import error_response
 from dashboard.queries import gateway
 
 #: Endpoints anybody may reach.
-PUBLIC = frozenset({"login", "login_post", "logout", "healthz", "static", "_dash_assets.static"})
+PUBLIC = frozenset({"login", "login_post", "logout", "healthz", "favicon", "static",
+                    "_dash_assets.static"})
 #: Endpoint name endings of Dash's static routes (prefixed with ``routes_pathname_prefix``).
 PUBLIC_SUFFIXES = ("_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                    "_favicon.ico")

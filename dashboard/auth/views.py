@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+import dash
 import flask
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup, escape
@@ -40,6 +41,7 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Log in · borderwatch</title>
+<link rel="icon" type="image/x-icon" href="{icon}">
 <style>
 body{{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;background:#eef2f6;color:#1d2b3a}}
 main{{max-width:22rem;margin:12vh auto;background:#fff;padding:2rem 2.2rem;border-radius:8px;
@@ -90,7 +92,9 @@ NEXT = Param(safe_next, "/", "where to go after logging in: a path on this site"
 def _page(next_url: str, username: str = "", message: str | None = None, status: int = 200
           ) -> Response:
     block = Markup(f'<p class="bw-login-error" role="alert">{escape(message)}</p>') if message else ""
+    # the app's favicon (public): without it the browser asks for /favicon.ico, an unknown page
     html = PAGE.format(action=escape(flask.url_for("login")), next=escape(next_url),
+                       icon=escape(dash.get_relative_path("/_favicon.ico")),
                        username=escape(username), message=block)
     response = flask.make_response(html, status)
     response.headers["Content-Type"] = "text/html; charset=utf-8"

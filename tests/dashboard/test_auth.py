@@ -56,6 +56,12 @@ def test_anonymous_gets_nothing_but_the_login(app, seeded: Engine) -> None:  # t
     assert anonymous.get("/login").status_code == 200
     assert anonymous.get("/healthz").status_code == 200
     assert anonymous.get("/assets/borderwatch.css").status_code == 200
+    # the icon, which browsers ask for on any page (the login page links it; a JSON data URL
+    # opened in a tab does not, so /favicon.ico leads to it rather than being an unknown page)
+    icon = re.search(r'rel="icon"[^>]* href="([^"]+)"', anonymous.get("/login").get_data(as_text=True))
+    assert icon and anonymous.get(icon.group(1)).status_code == 200
+    legacy = anonymous.get("/favicon.ico")
+    assert legacy.status_code == 301 and anonymous.get(legacy.headers["Location"]).status_code == 200
     page = admin.get("/").get_data(as_text=True)
     script = re.search(r'src="(/_dash-component-suites/[^"]+)"', page)
     assert script and anonymous.get(script.group(1)).status_code == 200
