@@ -33,6 +33,7 @@ import numpy as np
 import psutil
 
 from bench.data import DemoData, sample_locations
+from bench.env import bench_user
 from bench.measure import tree_cpu_s
 from bench.report import Section, Target, table
 
@@ -79,19 +80,21 @@ def prepare_updates(url: str, data: DemoData, count: int, seed: int) -> list[lis
     from bench import map as map_bench
     from dashboard.app import create_app
     from dashboard.components.situation_map import reference_url
-    from dashboard.queries import incidents, reference
+    from dashboard.queries import gateway, incidents, reference
+    from dashboard.queries.scope import Scope
     from dashboard.routes import LAYER_PREFIX
     from dashboard.viewstate import LAYERS
 
     app = create_app(map_bench.settings_for(url))
-    dash = map_bench.DashClient(app.server.test_client())
+    dash = map_bench.DashClient(map_bench.logged_in(app, url))
     engine = app.server.extensions["borderwatch"].engine
-    ext = incidents.extent(engine)
-    choices = map_bench.Choices(
-        countries=[c["iso2"] for c in reference.country_options(engine) if c["is_target"]],
-        pairs=[p["pair_id"] for p in reference.pair_options(engine)],
-        subtypes=sorted({s for subs in incidents.subtypes(engine).values() for s in subs}),
-    )
+    with gateway.scoped(Scope.full("bench")):  # what the updates may ask for: everything
+        ext = incidents.extent(engine)
+        choices = map_bench.Choices(
+            countries=[c["iso2"] for c in reference.country_options(engine) if c["is_target"]],
+            pairs=[p["pair_id"] for p in reference.pair_options(engine)],
+            subtypes=sorted({s for subs in incidents.subtypes(engine).values() for s in subs}),
+        )
     rng = np.random.default_rng([seed, 9])
     centres = sample_locations(data.incidents, count, seed + 9)
     changed = ["situation-map.bounds", "situation-map.zoom", "situation-filters.data"]
@@ -176,6 +179,7 @@ def run(url: str, data: DemoData, *, root: Path, users: int, seconds: int, postg
     work.mkdir(parents=True, exist_ok=True)
     updates = work / "updates.json"
     updates.write_text(json.dumps(prepare_updates(url, data, 300, seed)))
+    user, password = bench_user(url)  # each locust user logs in with it (a new password each run)
     profile_s = max(3, seconds - 6)
     say(f"concurrency: {users} users, no think time, {seconds} s; py-spy on one worker {profile_s} s")
     with Server(url) as server:
@@ -187,7 +191,8 @@ def run(url: str, data: DemoData, *, root: Path, users: int, seconds: int, postg
             [str(locust), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
              "-t", f"{seconds}s", "--host", server.base, "--csv", str(prefix), "--only-summary",
              "--loglevel", "WARNING"],
-            env=dict(os.environ, BW_UPDATES=str(updates)), stdout=subprocess.PIPE,
+            env=dict(os.environ, BW_UPDATES=str(updates), BW_USER=user, BW_PASSWORD=password),
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
         time.sleep(3)  # past the ramp-up
         spies = {kind: (_py_spy(workers[0], profile_s, work / f"profile-{kind}.txt", idle=kind == "wall"),

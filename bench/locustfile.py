@@ -4,8 +4,9 @@ Each user replays map updates as a browser sends them after panning or filtering
 situation map: the incidents, hotspots and feed callbacks (``POST /_dash-update-component``)
 and the reference layers (``GET /api/layers/...``), one after the other, with no think time.
 The updates (random viewports and filters, prepared by the benchmark) come from the JSON file
-named by ``BW_UPDATES``. Runs in its own venv (locust needs urllib3 2; the project's browser
-tests pin urllib3 1.26), so it imports nothing from borderwatch.
+named by ``BW_UPDATES``; each user first logs in as ``BW_USER`` with ``BW_PASSWORD``. Runs in
+its own venv (locust needs urllib3 2; the project's browser tests pin urllib3 1.26), so it
+imports nothing from borderwatch.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ HEADERS = {"Accept-Encoding": "gzip, deflate, br, zstd", "Content-Type": "applic
 
 class MapUser(HttpUser):
     """A coordination-centre screen moving the map without pause."""
+
+    def on_start(self) -> None:
+        """Log in once (``BW_USER``, ``BW_PASSWORD``): the session cookie serves every request."""
+        answer = self.client.post("/login", data={"username": os.environ["BW_USER"],
+                                                  "password": os.environ["BW_PASSWORD"]},
+                                  headers={"Accept": "application/json"}, name="login")
+        if answer.status_code != 200:
+            raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
 
     @task
     def update(self) -> None:

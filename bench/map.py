@@ -340,6 +340,17 @@ def run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed
                     say=say)
 
 
+def logged_in(app: Any, url: str) -> Any:
+    """A test client of ``app`` logged in as the benchmarks' admin (``bench.env.bench_user``)."""
+    client = app.server.test_client()
+    name, password = bench_user(url)
+    answer = client.post("/login", data={"username": name, "password": password},
+                         headers={"Accept": "application/json"})
+    if answer.status_code != 200:
+        raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
+    return client
+
+
 def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed: int,
          say: Say) -> Section:
     from dashboard.app import create_app
@@ -348,13 +359,7 @@ def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, see
 
     settings = settings_for(url)
     app = create_app(settings)
-    client = app.server.test_client()
-    name, password = bench_user(url)
-    answer = client.post("/login", data={"username": name, "password": password},
-                         headers={"Accept": "application/json"})
-    if answer.status_code != 200:
-        raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
-    dash = DashClient(client)
+    dash = DashClient(logged_in(app, url))
     read_engine = app.server.extensions["borderwatch"].engine
     naive_engine = engine_for(url)  # no statement time limit: the naive query may be slow
     cb_incidents = dash.callback("situation-points.data")
