@@ -1,6 +1,7 @@
 """Everything the briefing pack shows, read from the warehouse at generation time through the
 same query functions as the pages (``dashboard.queries``): the benchmarks page's scorecard and
-key figures, the situation map's border sections, basemap and hotspot cells."""
+key figures, the situation map's border sections, basemap and hotspots (the current Gi*
+analysis, or the incident density when there is none: :mod:`dashboard.briefing.hotspots`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from dashboard.components.layers import density_breaks
+from dashboard.briefing.hotspots import DENSITY, MapHotspots
+from dashboard.briefing.hotspots import read as read_hotspots
 from dashboard.queries import benchmarks as bq
 from dashboard.queries import gateway, incidents, programme, reference
 from dashboard.queries.incidents import BBox
@@ -19,9 +21,6 @@ from dashboard.viewstate import Filters
 
 #: The region drawn on the map: lon/lat box around the eight administrations.
 REGION = BBox(west=12.8, south=34.8, east=45.2, north=47.2)
-#: H3 resolution of the map's hotspot cells (about 45 km across: a few mm on the page).
-HOTSPOT_RESOLUTION = 4
-HOTSPOT_CAP = 5000
 #: Section impact levels listed in the regional section.
 ELEVATED = ("critical", "high")
 
@@ -67,8 +66,7 @@ class BriefingData:
     strategies: dict[str, list[programme.Strategy]] = field(default_factory=dict)
     countries: list[reference.Country] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)
-    hotspots: list[tuple[int, int]] = field(default_factory=list)
-    breaks: list[int] = field(default_factory=list)
+    hotspots: MapHotspots = field(default_factory=lambda: MapHotspots(DENSITY))
 
     @property
     def period(self) -> Filters:
@@ -118,7 +116,5 @@ def collect(engine: Engine, request: BriefingRequest, step: Step | None = None) 
     say("map layers")
     data.countries = reference.basemap(engine)
     data.sections = reference.sections(engine)
-    data.hotspots = incidents.hex_counts(engine, Filters(f.date_from, f.date_to), REGION,
-                                         HOTSPOT_RESOLUTION, HOTSPOT_CAP)
-    data.breaks = density_breaks([n for _, n in data.hotspots])
+    data.hotspots = read_hotspots(engine, f, REGION)
     return data

@@ -2,7 +2,9 @@
 
 The regional map is drawn offline from the warehouse's own geometries (no tiles): the
 situation map's basemap, its border sections by impact level (same colours and line
-patterns) and its hotspot cells (incident density per H3 cell, same classes and colours).
+patterns) and its hotspot cells: the current analysis' Gi* classes in the hotspot layer's
+colours, or the incident density classes when there is no analysis
+(:mod:`dashboard.briefing.hotspots`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from dashboard.briefing.data import REGION, BriefingData
-from dashboard.components.layers import density_class, density_colors
+from dashboard.briefing.hotspots import GISTAR, fills, legend_rows
 from dashboard.components.palette import IMPACT_LABELS, IMPACT_STYLES, level_color
 from dashboard.queries.benchmarks import Cell, Framework
 from etl.warehouse.schema import SECTION_IMPACT_LEVELS
@@ -29,6 +31,8 @@ SEA = "#DCE8F2"
 TARGET_FILL = "#FFFFFF"
 NEIGHBOUR_FILL = "#ECECEC"
 LAND_EDGE = "#7A7A7A"
+#: Drawing order of Gi* cells: above every section line (``3 + level index``), below labels.
+HOTSPOT_ON_TOP = 3 + len(SECTION_IMPACT_LEVELS)
 
 
 def _rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
@@ -59,8 +63,8 @@ def _png(fig: Figure, dpi: int = DPI) -> bytes:
 
 
 def regional_map(data: BriefingData, width_cm: float = 18.0) -> bytes:
-    """The region: countries, hotspot cells by density class, border sections by impact level;
-    PNG bytes."""
+    """The region: countries, hotspot cells (Gi* class or density class), border sections by
+    impact level; PNG bytes."""
     box = REGION
     ratio = 1.0 / math.cos(math.radians((box.south + box.north) / 2))
     height_cm = width_cm * (box.north - box.south) * ratio / (box.east - box.west) + 1.6
@@ -79,29 +83,35 @@ def regional_map(data: BriefingData, width_cm: float = 18.0) -> bytes:
     for c in data.countries:
         if c.iso2 in targets and box.west < c.label_lon < box.east:
             ax.text(c.label_lon, c.label_lat, c.name, fontsize=6.5, ha="center", va="center",
-                    color="#1D2733", zorder=5, fontweight="bold",
+                    color="#1D2733", zorder=HOTSPOT_ON_TOP + 1, fontweight="bold",
                     bbox={"boxstyle": "round,pad=0.15", "fc": (1, 1, 1, 0.7), "ec": "none"})
     ax.set_xlim(box.west, box.east)
     ax.set_ylim(box.south, box.north)
     ax.set_aspect(ratio)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.legend(handles=_legend(data), loc="lower center", ncol=5, fontsize=6.2, frameon=False,
+    handles, columns = _legend(data)
+    fig.legend(handles=handles, loc="lower center", ncol=columns, fontsize=6.2, frameon=False,
                bbox_to_anchor=(0.5, 0.0), handlelength=2.6, columnspacing=1.2)
     return _png(fig)
 
 
 def _hotspots(ax: Any, data: BriefingData) -> None:
-    if not data.hotspots:
+    cells = fills(data.hotspots)
+    if not cells:
         return
-    palette = density_colors(len(data.breaks))
-    polys, colors = [], []
-    for cell, n in data.hotspots:
-        boundary = h3.cell_to_boundary(h3.int_to_str(cell))
-        polys.append([(lon, lat) for lat, lon in boundary])
-        colors.append(palette[density_class(n, data.breaks)])
-    ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="none", alpha=0.85,
-                                     zorder=2))
+    polys = [[(lon, lat) for lat, lon in h3.cell_to_boundary(h3.int_to_str(cell))]
+             for cell, _ in cells]
+    colors = [color for _, color in cells]
+    if data.hotspots.kind == GISTAR:
+        # Gi* cells are a few pixels wide and lie along the borders (the study area is the
+        # border zone): drawn solid above the section lines, which would hide them, and below
+        # the labels; outlined in their own colour so a lone cell stays visible in print.
+        ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors=colors,
+                                         linewidths=0.35, zorder=HOTSPOT_ON_TOP))
+    else:
+        ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="none",
+                                         alpha=0.85, zorder=2))
 
 
 def _sections(ax: Any, sections: Sequence[dict[str, Any]]) -> None:
@@ -115,21 +125,26 @@ def _sections(ax: Any, sections: Sequence[dict[str, Any]]) -> None:
                 linestyles=_dashes(style["dashArray"]), zorder=3 + SECTION_IMPACT_LEVELS.index(level)))
 
 
-def _legend(data: BriefingData) -> list[Any]:
-    handles: list[Any] = [
+def _legend(data: BriefingData) -> tuple[list[Any], int]:
+    """The legend's handles and columns: section levels and density classes five a row, or
+    (Gi*) a row of section levels, one of the hot classes and one of the cold classes (the
+    legend fills column by column, so the rows are interleaved)."""
+    sections: list[Any] = [
         Line2D([], [], color=str(IMPACT_STYLES[lv]["color"]),
                linewidth=float(str(IMPACT_STYLES[lv]["weight"])) * 0.45,
                linestyle=_dashes(IMPACT_STYLES[lv]["dashArray"]),
                label=f"Section impact: {IMPACT_LABELS[lv].lower()}")
         for lv in SECTION_IMPACT_LEVELS
     ]
-    palette = density_colors(len(data.breaks))
-    for k, low in enumerate(data.breaks):
-        high = data.breaks[k + 1] - 1 if k + 1 < len(data.breaks) else None
-        label = f"{low:,}+ incidents" if high is None else (
-            f"{low:,} incidents" if high <= low else f"{low:,}-{high:,} incidents")
-        handles.append(Patch(facecolor=palette[k], edgecolor="none", label=label))
-    return handles
+    classes = [[Patch(facecolor=color, edgecolor="none", label=label) for color, label in row]
+               for row in legend_rows(data.hotspots)]
+    if data.hotspots.kind != GISTAR:
+        return sections + [p for row in classes for p in row], 5
+    rows = [sections, *classes]
+    columns = max(len(r) for r in rows)
+    blank = Patch(facecolor="none", edgecolor="none", label=" ")
+    rows = [r + [blank] * (columns - len(r)) for r in rows]
+    return [row[c] for c in range(columns) for row in rows], columns
 
 
 def country_levels(cells: Sequence[Cell], fw: Framework, width_cm: float = 18.0) -> bytes:

@@ -11,6 +11,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table
 
 from dashboard.briefing.data import BriefingData
+from dashboard.briefing.hotspots import caption as hotspot_caption
 from dashboard.briefing.styles import BOLD, table_style
 from dashboard.components.benchmark_panels import FLOW_LABELS, arrow
 from dashboard.components.palette import CATEGORY_LABELS, IMPACT_LABELS, LEVEL_TEXT, level_color
@@ -44,9 +45,8 @@ def regional(data: BriefingData, st: dict[str, Any], map_image: Any) -> list[Any
     out: list[Any] = [
         Paragraph(f"Regional situation, {f.date_from} to {f.date_to}", st["h1"]),
         map_image,
-        _p("Hotspots: incidents of the period per H3 cell (about 45 km across), in the density "
-           "classes of the situation map (quantiles of the cells with incidents). Border sections "
-           "in their current impact level, as on the situation map.", st["small"]),
+        _p(hotspot_caption(data.hotspots, f, data.generated_at) + " Border sections in their "
+           "current impact level, as on the situation map.", st["small"]),
         Spacer(1, 0.3 * cm),
         Paragraph("Incidents by administration and category", st["h2"]),
     ]

@@ -3,27 +3,39 @@ checked against what the warehouse says, country by country."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine
+from PIL import Image as PILImage
+from sqlalchemy import Engine, text
 
 from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
+from dashboard.briefing.data import REGION
+from dashboard.briefing.figures import SEA, TARGET_FILL
 from dashboard.cli import cli_group
+from dashboard.components.hotspots import CLASS_STYLE
+from dashboard.components.layers import density_colors
 from dashboard.components.palette import CATEGORY_LABELS
 from dashboard.viewstate import Filters
+from etl.analytics import hotspot_job
+from etl.analytics.hotspot_job import run_hotspots
 from etl.demo.generate import DemoSpec
 from etl.demo.load import load_demo
-from tests.conftest import GEO_TEMPLATE, _fresh_engine, settings_for
+from etl.errors import BorderwatchError
+from tests.conftest import GEO_TEMPLATE, _admin, _fresh_engine, settings_for
 from tests.support import query_rows
 
 END = date(2025, 10, 31)
 PERIOD = Filters(date(2025, 9, 1), END)
+#: PDFs of the map tests, kept to look at (``pdftoppm -f 2 -l 2 -png``).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 FLOW_LABELS = {"persons": "Persons", "cars": "Cars", "buses": "Buses", "trucks": "Trucks",
                "rail": "Trains"}
 
@@ -150,3 +162,189 @@ def test_terminal_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
     bar.close()
     err = capsys.readouterr().err
     assert "briefing" in err and "2/15" in err and "Serbia" in err
+
+
+# -- the regional map's hotspots -----------------------------------------------------------------
+
+#: The class colours of the situation map's hotspot layer, as the map in the PDF must use them.
+GISTAR_COLOURS = {cls: color for cls, (color, _) in CLASS_STYLE.items() if cls != "not_significant"}
+
+
+def _keep(pdf: bytes, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_bytes(pdf)
+
+
+def _words(page: str) -> str:
+    """A page's text with its line breaks and layout spaces folded (captions wrap)."""
+    return " ".join(page.split())
+
+
+def _map_image(pdf: bytes, tmp_path: Path) -> PILImage.Image:
+    """The regional map as embedded in page 2 of the PDF (``pdfimages``: the image's own pixels)."""
+    path = tmp_path / "map.pdf"
+    path.write_bytes(pdf)
+    out = tmp_path / "map-images"
+    out.mkdir(exist_ok=True)
+    subprocess.run(["pdfimages", "-png", "-f", "2", "-l", "2", str(path), str(out / "img")],
+                   check=True)
+    biggest = max(out.glob("img-*.png"), key=lambda p: p.stat().st_size)
+    return PILImage.open(biggest).convert("RGB")
+
+
+def _frame(img: PILImage.Image) -> tuple[float, float]:
+    """Top and height of the map in the image: the map spans the image's width and keeps the
+    region's aspect (1/cos of the mean latitude), centred in the figure's upper 88 %."""
+    box = REGION
+    ratio = 1.0 / math.cos(math.radians((box.south + box.north) / 2))
+    width, height = img.size
+    map_h = width * (box.north - box.south) * ratio / (box.east - box.west)
+    return (0.88 * height - map_h) / 2, map_h
+
+
+def _pixel(img: PILImage.Image, lon: float, lat: float) -> tuple[int, int]:
+    """Where ``(lon, lat)`` falls on the map image."""
+    box = REGION
+    top, map_h = _frame(img)
+    x = (lon - box.west) / (box.east - box.west) * img.width
+    y = top + (box.north - lat) / (box.north - box.south) * map_h
+    return int(x), int(y)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _class_of(rgb: tuple[int, int, int], tolerance: int = 16) -> str | None:
+    """The Gi* class whose colour ``rgb`` is (within ``tolerance`` per channel: edges of
+    neighbouring cells blend a little), or None."""
+    for cls, color in GISTAR_COLOURS.items():
+        want = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+        if max(abs(a - b) for a, b in zip(rgb, want, strict=True)) <= tolerance:
+            return cls
+    return None
+
+
+def _legend_colours(img: PILImage.Image) -> set[str]:
+    """The colours below the map's frame (the legend)."""
+    top, map_h = _frame(img)
+    below = img.crop((0, int(top + map_h) + 2, img.width, img.height))
+    return {_hex(rgb) for _, rgb in below.getcolors(maxcolors=1 << 22)}
+
+
+def _map_colours(img: PILImage.Image) -> set[str]:
+    """The colours inside the map's frame (not the legend's swatches below it)."""
+    top, map_h = _frame(img)
+    inside = img.crop((0, math.ceil(top), img.width, int(top + map_h)))
+    return {_hex(rgb) for _, rgb in inside.getcolors(maxcolors=1 << 22)}
+
+
+def test_map_draws_the_gistar_classes_of_the_current_analysis(known: Engine, tmp_path: Path
+                                                              ) -> None:
+    made = build_briefing(known, BriefingRequest(PERIOD, "2025", operator_scope()))
+    _keep(made.pdf, "briefing-map-gistar.pdf")
+    regional = _words(_pages(made.pdf, tmp_path)[1])
+    (first, last, computed, resolution), = query_rows(known, """
+        SELECT period_from, period_to, computed_at, resolution FROM hotspot_analysis
+        ORDER BY analysis_id DESC LIMIT 1""")
+    rows = query_rows(known, """
+        SELECT c.cell, c.lon, c.lat, c.class FROM hotspot_cell c
+        WHERE c.analysis_id = (SELECT max(analysis_id) FROM hotspot_analysis)
+          AND c.class <> 'not_significant'""")
+    assert rows, "the demo's analysis has significant cells"
+    assert (f"Hotspots: Getis-Ord Gi* classes of the current hotspot analysis over {first} to "
+            f"{last}") in regional
+    assert f"H3 cells of resolution {resolution}" in regional
+    assert f"Computed {computed.astimezone(UTC):%Y-%m-%d %H:%M} UTC, less than a day before " \
+           "this pack; no load has changed incidents since." in regional
+    # the demo ends on a Friday: the analysis keeps whole weeks, up to the Sunday before
+    assert last < PERIOD.date_to
+    assert (f"It does not cover {last + timedelta(days=1)} to {PERIOD.date_to} of the pack's "
+            f"period ({(PERIOD.date_to - last).days} days of 61 days).") in regional
+    counts = Counter(cls for *_, cls in rows)
+    for kind in ("hot", "cold"):
+        mine = {int(c[-2:]): n for c, n in counts.items() if c.startswith(kind)}
+        if mine:
+            levels = ", ".join(f"{mine[c]:,} at {c} %" for c in sorted(mine, reverse=True))
+            assert (f"{sum(mine.values()):,} {kind} spot cell{'s' * (sum(mine.values()) > 1)} "
+                    f"({levels} confidence)") in regional, kind
+        else:
+            assert f"no {kind} spot cell" in regional, kind
+    assert "incident density" not in regional
+
+    img = _map_image(made.pdf, tmp_path)
+    assert img.width > 1000
+    # the frame: the sea south of Sicily, and central Anatolia (land of an administration)
+    assert _hex(img.getpixel(_pixel(img, 13.6, 35.4))) == SEA.lower()
+    assert _hex(img.getpixel(_pixel(img, 33.0, 38.6))) == TARGET_FILL.lower()
+    # each cell's centre shows its class's colour; the classes on the map are those in PostGIS
+    seen = Counter((cls, _class_of(img.getpixel(_pixel(img, lon, lat))))
+                   for _, lon, lat, cls in rows)
+    hits = sum(n for (cls, shown), n in seen.items() if shown == cls)
+    assert hits >= 0.95 * len(rows), seen  # the others lie under a country's name
+    wrong = {key: n for key, n in seen.items() if key[1] is not None and key[1] != key[0]}
+    assert not wrong, wrong
+    drawn = {cls for cls, color in GISTAR_COLOURS.items() if color in _map_colours(img)}
+    assert drawn == set(counts)
+
+
+@pytest.fixture
+def copy_of_known(known: Engine, admin_url: str) -> Iterator[Engine]:
+    """A copy of the known warehouse (its database as a template) that a test may change."""
+    name = str(known.url.database)
+    known.dispose()  # a template database must have no open connection: close the idle ones
+    with _admin(admin_url) as conn:  # of the engines cached per URL (they ping before use)
+        conn.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+    yield from _fresh_engine(admin_url, name)
+
+
+def execute(engine: Engine, statement: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def _regional(engine: Engine, tmp_path: Path, name: str) -> tuple[str, PILImage.Image]:
+    made = build_briefing(engine, BriefingRequest(PERIOD, "2025", operator_scope()))
+    _keep(made.pdf, name)
+    return _words(_pages(made.pdf, tmp_path)[1]), _map_image(made.pdf, tmp_path)
+
+
+def test_map_falls_back_to_density_and_says_why(copy_of_known: Engine, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = copy_of_known
+    url = engine.url.render_as_string(hide_password=False)
+    execute(engine, "DELETE FROM hotspot_analysis")  # its cells go with it
+    text, img = _regional(engine, tmp_path, "briefing-map-density.pdf")
+    assert ("Hotspots: incident density of the pack's period per H3 cell (about 45 km across), "
+            "in the density classes of the situation map") in text
+    assert "not a statistical hotspot analysis: no hotspot analysis has been computed yet" in text
+    assert "Gi*" not in text
+    assert not set(GISTAR_COLOURS.values()) & _map_colours(img)
+    assert {c.lower() for c in density_colors(5)} <= _legend_colours(img)
+
+    # a run that fails leaves no analysis: still density, and the caption says the run failed
+    monkeypatch.setattr(hotspot_job, "MAX_BINS", 1)
+    with pytest.raises(BorderwatchError):
+        run_hotspots(engine, settings_for(url))
+    (started,), = query_rows(engine, "SELECT started_at FROM load_run WHERE kind = 'hotspots' "
+                                     "ORDER BY run_id DESC LIMIT 1")
+    text, _ = _regional(engine, tmp_path, "briefing-map-failed.pdf")
+    assert "incident density of the pack's period" in text
+    assert (f"the hotspot analysis run started {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+            "failed and no earlier analysis exists (see borderwatch runs)") in text
+
+    # a successful run brings the Gi* classes back; loads since make it stale; a later run
+    # that fails keeps it, and the caption says both
+    monkeypatch.undo()
+    run_hotspots(engine, settings_for(url))
+    execute(engine, "INSERT INTO hotspot_dirty (day) VALUES ('2025-10-01'), ('2025-10-02')")
+    monkeypatch.setattr(hotspot_job, "MAX_BINS", 1)
+    with pytest.raises(BorderwatchError):
+        run_hotspots(engine, settings_for(url))
+    text, img = _regional(engine, tmp_path, "briefing-map-stale.pdf")
+    assert "Hotspots: Getis-Ord Gi* classes of the current hotspot analysis" in text
+    assert ("stale: loads changed incidents on 2 days since, which its classes do not include "
+            "(borderwatch analyse hotspots recomputes it)") in text
+    assert "The latest recompute (started " in text and ") failed: this is the analysis before it." in text
+    assert GISTAR_COLOURS["hot_99"] in _map_colours(img)
