@@ -31,6 +31,7 @@ DENSITY = "density"
 #: Why the map falls back to density.
 NO_ANALYSIS = "no analysis"
 RUN_FAILED = "run failed"
+WITHHELD = "withheld"
 #: The Gi* classes drawn (cells that are only patterned over time are not: as on the map's
 #: class legend, "not significant cells are not drawn").
 DRAWN_CLASSES = tuple(c for c in HOTSPOT_CLASSES if c != "not_significant")
@@ -47,8 +48,9 @@ class MapHotspots:
 
     ``kind`` is :data:`GISTAR` (``cells``: H3 cell and Gi* class of each significant cell of
     ``analysis``) or :data:`DENSITY` (``density``: H3 cell and incidents of the pack's period,
-    ``breaks``: the lower bounds of the density classes; ``why``: :data:`NO_ANALYSIS` or
-    :data:`RUN_FAILED`). ``last_run`` is the newest ``borderwatch analyse hotspots`` run.
+    ``breaks``: the lower bounds of the density classes; ``why``: :data:`NO_ANALYSIS`,
+    :data:`RUN_FAILED`, or :data:`WITHHELD` when the reader's role may not see the analysis'
+    cells). ``last_run`` is the newest ``borderwatch analyse hotspots`` run.
     """
 
     kind: str
@@ -68,17 +70,19 @@ class MapHotspots:
 
 def read(engine: Engine, period: Filters, box: BBox) -> MapHotspots:
     """The hotspots of the map over ``box``: the current analysis' significant Gi* cells, or
-    the density of ``period``'s incidents when no analysis exists."""
+    the density of ``period``'s incidents when no analysis exists or the reader's role may not
+    see its cells. Both follow the current scope (``gateway.scope()``), as on the map."""
     run = hq.latest_run(engine)
     analysis, rows = hq.significant_cells(engine, box, CELL_CAP)
-    if analysis is not None:
+    if analysis is not None and not hq.cells_withheld(analysis):
         cells = tuple((int(r["cell"]), str(r["class"])) for r in rows
                       if r["class"] in DRAWN_CLASSES)
         return MapHotspots(GISTAR, analysis, cells, capped=len(rows) >= CELL_CAP, last_run=run)
     counts = incidents.hex_counts(engine, Filters(period.date_from, period.date_to), box,
                                   DENSITY_RESOLUTION, DENSITY_CAP)
-    why = RUN_FAILED if run is not None and run.status == "failed" else NO_ANALYSIS
-    return MapHotspots(DENSITY, density=tuple(counts),
+    why = WITHHELD if analysis is not None else (
+        RUN_FAILED if run is not None and run.status == "failed" else NO_ANALYSIS)
+    return MapHotspots(DENSITY, analysis, density=tuple(counts),
                        breaks=tuple(density_breaks([n for _, n in counts])), why=why,
                        last_run=run)
 
@@ -179,6 +183,10 @@ def _density_caption(h: MapHotspots) -> str:
     text = ("Hotspots: incident density of the pack's period per H3 cell (about 45 km across), "
             "in the density classes of the situation map (quantiles of the cells with "
             "incidents), not a statistical hotspot analysis: ")
+    if h.why == WITHHELD and h.analysis is not None:
+        return text + (f"the hotspot analysis' cells (H3 resolution {h.analysis.resolution}, "
+                       f"{h.analysis.k} ring{'' if h.analysis.k == 1 else 's'} of neighbours) are "
+                       "finer than the aggregates the reader's role may see.")
     if h.why == RUN_FAILED and h.last_run is not None:
         return text + (f"the hotspot analysis run started {_when(h.last_run.started_at)} failed "
                        "and no earlier analysis exists (see borderwatch runs).")

@@ -16,16 +16,18 @@ from click.testing import CliRunner
 from PIL import Image as PILImage
 from sqlalchemy import Engine, text
 
-from dashboard.briefing import BriefingRequest, build_briefing, operator_scope
+from dashboard.briefing import BriefingRequest, build_briefing, operator_scope, reader_for
 from dashboard.briefing.data import REGION
 from dashboard.briefing.figures import SEA, TARGET_FILL
 from dashboard.cli import cli_group
 from dashboard.components.hotspots import CLASS_STYLE
 from dashboard.components.layers import density_colors
 from dashboard.components.palette import CATEGORY_LABELS
+from dashboard.queries import gateway
+from dashboard.queries.scope import Scope
 from dashboard.viewstate import Filters
 from etl.analytics import hotspot_job
-from etl.analytics.hotspot_job import run_hotspots
+from etl.analytics.hotspot_job import Request, run_hotspots
 from etl.demo.generate import DemoSpec
 from etl.demo.load import load_demo
 from etl.errors import BorderwatchError
@@ -348,3 +350,36 @@ def test_map_falls_back_to_density_and_says_why(copy_of_known: Engine, tmp_path:
             "(borderwatch analyse hotspots recomputes it)") in text
     assert "The latest recompute (started " in text and ") failed: this is the analysis before it." in text
     assert GISTAR_COLOURS["hot_99"] in _map_colours(img)
+
+
+def test_a_restricted_readers_map_follows_their_scope(copy_of_known: Engine, tmp_path: Path
+                                                      ) -> None:
+    """A national officer's pack shows the Gi* classes (a regional statistic their role sees,
+    without counts or z-scores); an analysis finer than the aggregates their role may see shows
+    them none of its cells: their map falls back to density and says why."""
+    engine = copy_of_known
+    officer = Scope(role="national_officer", user="o", country="RS", neighbours=("BA", "HR", "HU"))
+    full = query_rows(engine, """
+        SELECT c.lon, c.lat, c.class FROM hotspot_cell c
+        WHERE c.analysis_id = (SELECT max(analysis_id) FROM hotspot_analysis)
+          AND c.class <> 'not_significant'""")
+    with gateway.scoped(officer):
+        made = build_briefing(engine, BriefingRequest(PERIOD, "2025", reader_for(officer)))
+    _keep(made.pdf, "briefing-map-officer.pdf")
+    text = _words(_pages(made.pdf, tmp_path)[1])
+    assert "Hotspots: Getis-Ord Gi* classes of the current hotspot analysis" in text
+    img = _map_image(made.pdf, tmp_path)
+    shown = Counter(_class_of(img.getpixel(_pixel(img, lon, lat))) == cls for lon, lat, cls in full)
+    assert shown[True] >= 0.95 * len(full), shown
+
+    run_hotspots(engine, settings_for(engine.url.render_as_string(hide_password=False)),
+                 Request(resolution=7))
+    forum = Scope(role="forum_viewer", user="f")
+    with gateway.scoped(forum):
+        made = build_briefing(engine, BriefingRequest(PERIOD, "2025", reader_for(forum)))
+    text = _words(_pages(made.pdf, tmp_path)[1])
+    assert ("not a statistical hotspot analysis: the hotspot analysis' cells (H3 resolution 7, "
+            "1 ring of neighbours) are finer than the aggregates the reader's role may see") in text
+    assert not set(GISTAR_COLOURS.values()) & _map_colours(_map_image(made.pdf, tmp_path))
+    admin = build_briefing(engine, BriefingRequest(PERIOD, "2025", operator_scope()))
+    assert "H3 cells of resolution 7" in _words(_pages(admin.pdf, tmp_path)[1])
