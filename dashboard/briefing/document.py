@@ -49,6 +49,15 @@ def footer_text(data: BriefingData) -> str:
             f"sharing level: {data.request.scope.sharing}")
 
 
+def footer_size(text: str, room: float, width_of: Callable[[str, str, float], float]) -> float:
+    """The footer's font size: 7 pt, smaller (down to 5 pt) when a long sharing level would
+    otherwise run into the page number."""
+    size = 7.0
+    while size > 5.0 and width_of(text, FONT, size) > room:
+        size -= 0.25
+    return size
+
+
 class _Doc(BaseDocTemplate):
     """Portrait pages, and landscape ones for the scorecard; footer on every page."""
 
@@ -75,10 +84,14 @@ class _Doc(BaseDocTemplate):
         canvas.saveState()
         canvas.setStrokeColor(colors.HexColor("#D5DAE0"))
         canvas.line(MARGIN, MARGIN + 3 * mm, width - MARGIN, MARGIN + 3 * mm)
-        canvas.setFont(FONT, 7)
         canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, MARGIN, footer_text(self.data))
-        canvas.drawRightString(width - MARGIN, MARGIN, f"page {doc.page}")
+        number = f"page {doc.page}"
+        text = footer_text(self.data)
+        room = width - 2 * MARGIN - canvas.stringWidth(number, FONT, 7) - 4 * mm
+        canvas.setFont(FONT, footer_size(text, room, canvas.stringWidth))
+        canvas.drawString(MARGIN, MARGIN, text)
+        canvas.setFont(FONT, 7)
+        canvas.drawRightString(width - MARGIN, MARGIN, number)
         if self.data.illustrative:
             canvas.setFont(ITALIC, 7)
             canvas.drawString(MARGIN, MARGIN - 3.2 * mm,

@@ -368,6 +368,7 @@ def test_a_restricted_readers_map_follows_their_scope(copy_of_known: Engine, tmp
     _keep(made.pdf, "briefing-map-officer.pdf")
     text = _words(_pages(made.pdf, tmp_path)[1])
     assert "Hotspots: Getis-Ord Gi* classes of the current hotspot analysis" in text
+    assert f"sharing level: {officer.sharing_level} page 2" in text  # fits before the number
     img = _map_image(made.pdf, tmp_path)
     shown = Counter(_class_of(img.getpixel(_pixel(img, lon, lat))) == cls for lon, lat, cls in full)
     assert shown[True] >= 0.95 * len(full), shown
