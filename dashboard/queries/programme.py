@@ -3,8 +3,9 @@ flows of each administration: the benchmarks page's drill-down and the briefing'
 
 Trainings: a joint training counts once per topic and once under *each* agency that took part,
 so trainings per agency add up to more than the trainings held; participants are not split
-between agencies. Flows: a crossing point shared by two administrations counts for both
-(entries and exits together, whichever side reported them).
+between agencies. Flows: each administration's crossings are what its own service counted
+at its crossing points (``flow.reporting_country``), entries and exits together; the
+neighbour's count of the same traffic is the neighbour's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, cast, extract, func, literal_column, or_, select, union_all
+from sqlalchemy import Integer, cast, extract, func, literal_column, or_, select
 
 from dashboard.queries.gateway import Source, rows_of
 from dashboard.viewstate import Filters
@@ -124,23 +125,22 @@ def training_totals(engine: Source, filters: Filters,
 
 def flow_figures(engine: Source, filters: Filters,
                  countries: tuple[str, ...]) -> dict[str, list[FlowFigures]]:
-    """Crossings and waiting times per administration and flow category in the period
-    (categories without traffic are left out)."""
-    side = union_all(select(bcp.c.code, bcp.c.country_a.label("iso2")),
-                     select(bcp.c.code, bcp.c.country_b.label("iso2"))).subquery("side")
+    """Crossings and waiting times per administration and flow category in the period, as the
+    administration's own service counted them (``flow.reporting_country``: each side of a
+    crossing reports its own rows, so a crossing is never counted for the neighbour too);
+    categories without traffic are left out."""
     timed = flow.c.wait_minutes_avg.isnot(None)
     stmt = (
-        select(side.c.iso2, flow.c.category,
+        select(flow.c.reporting_country.label("iso2"), flow.c.category,
                func.sum(flow.c.count).label("n"),
                func.sum(flow.c.wait_minutes_avg * flow.c.count).filter(timed).label("wsum"),
                func.sum(flow.c.count).filter(timed).label("wn"),
                func.max(flow.c.wait_minutes_max).label("wmax"))
-        .select_from(flow.join(side, side.c.code == flow.c.bcp_code))
-        .where(side.c.iso2.in_(countries),
+        .where(flow.c.reporting_country.in_(countries),
                flow.c.bcp_code.in_(select(bcp.c.code).where(
                    or_(bcp.c.country_a.in_(countries), bcp.c.country_b.in_(countries)))),
                flow.c.date.between(filters.date_from, filters.date_to))
-        .group_by(side.c.iso2, flow.c.category)
+        .group_by(flow.c.reporting_country, flow.c.category)
     )
     found: dict[str, dict[str, Any]] = defaultdict(dict)
     for row in rows_of(engine, stmt):

@@ -1,13 +1,14 @@
 """Synthetic daily traffic and waiting times for every crossing point of the BCP registry.
 
-Convention (the flows format has one ``bcp_code`` per crossing, with ``country_a`` and
-``country_b``): ``direction`` is seen from **country_a** (the first country of the BCP row and
-of its code). ``entry`` is traffic entering country_a from country_b, ``exit`` traffic leaving
-country_a for country_b; ``count`` is what country_a's service counted. The extra column
-``counterpart_count`` (kept by the loader as an attribute) is what country_b's service counted
-for the same traffic: its exit for our entry, its entry for our exit. The two match within a
-couple of percent, except in the planted mismatches of the ground truth. Crossings whose other
-side shares no data (Syria, Iraq, Iran) leave it empty.
+Convention (the flows format): each of the two services at a crossing reports its own rows,
+with ``reporting_country`` set and ``direction`` seen from it (``entry`` = entering the
+reporting country). The generator draws the traffic once, as country_a's service counts it,
+then writes what country_b's service counted for the same vehicles and people: its ``exit``
+row for country_a's ``entry`` and the other way round, with its own waiting times measured on
+the same queue. The two sides match within a couple of percent, except in the planted
+mismatches of the ground truth (``counterpart_ratio`` = country_b's count / country_a's count
+for the traffic country_a sees in ``direction``). Crossings whose other side shares no data
+(Syria, Iraq, Iran) have country_a's rows only.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from etl.demo import rhythm as R
 from etl.demo.reference import Reference
 
 FLOW_COLUMNS = (
-    "bcp_code", "date", "direction", "category", "count", "wait_minutes_avg",
-    "wait_minutes_max", "lanes_open", "counterpart_count",
+    "bcp_code", "reporting_country", "date", "direction", "category", "count",
+    "wait_minutes_avg", "wait_minutes_max", "lanes_open",
 )
+FLIP = {"entry": "exit", "exit": "entry"}
 VEHICLES = ("cars", "buses", "trucks")
 NO_COUNTERPART = frozenset({"SY", "IQ", "IR"})
 SCHENGEN_INTERNAL = frozenset({"HR-SI", "HR-HU"})  # no systematic checks since 2023
@@ -73,7 +75,7 @@ class Mismatch:
     end: str
     direction: str  # as seen from country_a
     category: str
-    counterpart_ratio: float  # counterpart_count / count during the period
+    counterpart_ratio: float  # country_b's count / country_a's count during the period
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -205,7 +207,8 @@ def _crossing(
             frames.append(_rows(rng, code, dates, direction, cat, mean, waits, a, b,
                                 mismatches))
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["date", "direction", "category"], kind="stable")
+    return out.sort_values(["date", "reporting_country", "direction", "category"],
+                           kind="stable")[list(FLOW_COLUMNS)]
 
 
 def _factor(dates: np.ndarray, cat: str, direction: str, a: str, b: str) -> np.ndarray:
@@ -264,31 +267,61 @@ def _rows(
     mean: np.ndarray, waits: tuple[np.ndarray, np.ndarray, np.ndarray] | None, a: str, b: str,
     mismatches: list[Mismatch],
 ) -> pd.DataFrame:
+    """Country_a's rows for one direction and category, then country_b's rows for the same
+    traffic (none when country_b shares no data)."""
     count = rng.poisson(np.maximum(mean, 0.0))
-    frame = pd.DataFrame({
-        "bcp_code": code,
-        "date": np.datetime_as_string(dates, unit="D"),
-        "direction": direction,
-        "category": cat,
-        "count": count,
-    })
-    if waits is None:
-        frame["wait_minutes_avg"] = np.nan
-        frame["wait_minutes_max"] = np.nan
-        frame["lanes_open"] = pd.array([pd.NA] * len(dates), dtype="Int64")
-    else:
-        lanes, avg, peak = waits
-        quiet = count == 0
-        frame["wait_minutes_avg"] = np.where(quiet, 0.0, np.round(avg, 1))
-        frame["wait_minutes_max"] = np.where(quiet, 0.0, np.round(peak, 1))
-        frame["lanes_open"] = pd.array(np.where(quiet, 0, lanes).astype(int), dtype="Int64")
+    side_a = _side(code, a, dates, direction, cat, count, waits)
     if b in NO_COUNTERPART:
-        frame["counterpart_count"] = pd.array([pd.NA] * len(dates), dtype="Int64")
-        return frame
+        return side_a
     ratio = rng.normal(1.0, 0.012, len(dates))
     for m in mismatches:
         if m.bcp_code == code and m.direction == direction and m.category == cat:
             days = (dates >= np.datetime64(m.start)) & (dates <= np.datetime64(m.end))
             ratio[days] = m.counterpart_ratio * rng.normal(1.0, 0.01, int(days.sum()))
-    frame["counterpart_count"] = pd.array(np.rint(count * ratio).astype(int), dtype="Int64")
+    seen_b = None
+    if waits is not None:  # the same queue, timed by the other service
+        lanes, avg, peak = waits
+        noise = rng.lognormal(0.0, 0.08, len(dates))
+        seen_b = (lanes, avg * noise, np.maximum(avg * noise, peak * noise))
+    side_b = _side(code, b, dates, FLIP[direction], cat, np.rint(count * ratio).astype(int),
+                   seen_b)
+    return pd.concat([side_a, side_b], ignore_index=True)
+
+
+def _day_text(dates: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD`` of each day (computed once per date range and reused)."""
+    key = (int(dates[0].astype("datetime64[D]").astype(np.int64)), len(dates))
+    if _DAY_TEXT.get("key") != key:
+        _DAY_TEXT.update(key=key, text=np.datetime_as_string(dates, unit="D"))
+    return _DAY_TEXT["text"]  # type: ignore[no-any-return]
+
+
+_DAY_TEXT: dict[str, object] = {}
+
+
+def _side(
+    code: str, reporting: str, dates: np.ndarray, direction: str, cat: str, count: np.ndarray,
+    waits: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "bcp_code": code,
+        "reporting_country": reporting,
+        "date": _day_text(dates),
+        "direction": direction,
+        "category": cat,
+        "count": count,
+    })
+    # numbers written as text made by numpy: pandas would format them value by value (slow)
+    if waits is None:
+        frame["wait_minutes_avg"] = ""
+        frame["wait_minutes_max"] = ""
+        frame["lanes_open"] = ""
+        return frame
+    lanes, avg, peak = waits
+    quiet = count == 0
+    average = np.where(quiet, 0.0, np.round(avg, 1))
+    frame["wait_minutes_avg"] = average.astype(str)
+    frame["wait_minutes_max"] = np.where(quiet, 0.0, np.maximum(np.round(peak, 1),
+                                                                average)).astype(str)
+    frame["lanes_open"] = np.where(quiet, 0, lanes).astype(np.int64).astype(str)
     return frame

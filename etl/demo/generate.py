@@ -196,10 +196,11 @@ Generated with `borderwatch demo generate --incidents {spec.incidents} --days {s
 
 - `incidents.csv`: incident reports in the incidents interchange format; the description of
   every row ends with "illustrative demo record".
-- `flows.csv`: daily counts and waiting times per crossing, direction and category.
-  `direction` is seen from the BCP's `country_a`; the extra column `counterpart_count` is what
-  the service of `country_b` counted for the same traffic (see `flows_convention` in
-  `ground_truth.json`).
+- `flows.csv`: daily counts and waiting times per crossing, reporting side, direction and
+  category. Both services of a crossing report their own rows (`reporting_country`), with
+  `direction` seen from the reporting country, so one side's `exit` is the other side's
+  `entry` (see `flows_convention` in `ground_truth.json`); crossings whose other side shares
+  no data have one side only.
 - `benchmarks.csv`: IBM benchmark assessments per target administration, component and round.
 - `strategies.csv`: national IBM strategies and action plans (made-up dates, titles and shares
   of measures implemented; every title says "Illustrative demo").

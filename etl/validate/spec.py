@@ -163,7 +163,11 @@ class Problems:
 @dataclass
 class Parsed:
     """Typed values of one chunk: strings as objects (None when empty), numbers as float64 (NaN),
-    with the references and context they were checked against (for a spec's ``checks``)."""
+    with the references and context they were checked against (for a spec's ``checks``).
+
+    A check may replace a column's array in ``values`` (a default that depends on another
+    column, such as a flow's reporting country): the key, the content hash and the accepted
+    rows are taken after the checks."""
 
     values: dict[str, Any]
     lon: np.ndarray | None = None

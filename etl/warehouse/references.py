@@ -40,6 +40,12 @@ def codes(db: psycopg.Connection, name: str) -> set[object]:
     return {r[0] for r in db.execute(CODE_SETS[name][0]).fetchall()}  # type: ignore[arg-type]
 
 
+def bcp_countries(db: psycopg.Connection) -> dict[str, tuple[str, str]]:
+    """BCP code -> (country_a, country_b), the two countries a crossing lies between."""
+    rows = db.execute("SELECT code, country_a, country_b FROM bcp").fetchall()
+    return {str(c): (str(a), str(b)) for c, a, b in rows}
+
+
 def describe(name: str) -> tuple[str, str]:
     """(what the set is called, its table), for messages."""
     _, label, table = CODE_SETS[name]

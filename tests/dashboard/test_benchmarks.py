@@ -106,21 +106,24 @@ def test_programme_queries(loaded: Engine) -> None:
     assert totals["HR"].by_topic == {"ibm_strategy": (1, 7)} and totals["AL"].trainings == 0
 
 
-def test_flow_figures_count_shared_crossings_for_both_sides(loaded: Engine, geo_settings: Settings,
-                                                            tmp_path: Path) -> None:
+def test_flow_figures_count_what_each_side_reported(loaded: Engine, geo_settings: Settings,
+                                                   tmp_path: Path) -> None:
     path = tmp_path / "flows.csv"
-    path.write_text("bcp_code,date,direction,category,count,wait_minutes_avg,wait_minutes_max\n"
-                    "RS-HR-BATROVCI,2024-05-01,entry,cars,100,10,30\n"
-                    "RS-HR-BATROVCI,2024-05-02,exit,cars,300,20,50\n"
-                    "RS-HR-BATROVCI,2024-05-03,exit,cars,50,,\n"
-                    "RS-HR-BATROVCI,2024-06-03,exit,cars,999,99,99\n")
+    path.write_text("bcp_code,reporting_country,date,direction,category,count,wait_minutes_avg,"
+                    "wait_minutes_max\n"
+                    "RS-HR-BATROVCI,RS,2024-05-01,entry,cars,100,10,30\n"
+                    "RS-HR-BATROVCI,,2024-05-02,exit,cars,300,20,50\n"
+                    "RS-HR-BATROVCI,RS,2024-05-03,exit,cars,50,,\n"
+                    "RS-HR-BATROVCI,RS,2024-06-03,exit,cars,999,99,99\n"
+                    "RS-HR-BATROVCI,HR,2024-05-02,entry,cars,290,25,70\n")
     assert load_file(loaded, geo_settings, "flows", path).rejected == 0
     got = programme.flow_figures(loaded, Filters(date(2024, 5, 1), date(2024, 5, 31)),
                                  ("RS", "HR", "AL"))
-    for iso2 in ("RS", "HR"):
-        (cars,) = got[iso2]
-        assert (cars.category, cars.crossings, cars.wait_max) == ("cars", 450, 50.0)
-        assert cars.wait_avg == pytest.approx((100 * 10 + 300 * 20) / 400)
+    (cars,) = got["RS"]  # Serbia's own counts (an empty reporting_country is country_a's)
+    assert (cars.category, cars.crossings, cars.wait_max) == ("cars", 450, 50.0)
+    assert cars.wait_avg == pytest.approx((100 * 10 + 300 * 20) / 400)
+    (cars,) = got["HR"]  # Croatia's own count of the same traffic, not Serbia's again
+    assert (cars.crossings, cars.wait_avg, cars.wait_max) == (290, 25.0, 70.0)
     assert got["AL"] == []
 
 

@@ -98,7 +98,8 @@ def test_every_country_page_has_the_warehouse_figures(known: Engine, tmp_path: P
                    sum(f.wait_minutes_avg * f.count) FILTER (WHERE f.wait_minutes_avg IS NOT NULL)
                    / nullif(sum(f.count) FILTER (WHERE f.wait_minutes_avg IS NOT NULL), 0)
             FROM flow f JOIN bcp b ON b.code = f.bcp_code
-            WHERE :c IN (b.country_a, b.country_b) AND f.date BETWEEN :a AND :b
+            WHERE f.reporting_country = :c AND :c IN (b.country_a, b.country_b)
+              AND f.date BETWEEN :a AND :b
             GROUP BY f.category""", c=iso2, **bounds)
         assert flows, name
         for cat, total, wait in flows:

@@ -110,7 +110,8 @@ def test_flows_cover_every_crossing_with_peaks_and_paired_counts(year_demo: Path
     ref = read_reference(SHIPPED_GEODATA)
     flows = _read(year_demo / "flows.csv")
     assert set(flows["bcp_code"]) == set(ref.bcps["code"])
-    assert len(flows.drop_duplicates(["bcp_code", "date", "direction", "category"])) == len(flows)
+    key = ["bcp_code", "reporting_country", "date", "direction", "category"]
+    assert len(flows.drop_duplicates(key)) == len(flows)
     assert (flows.groupby("bcp_code")["date"].nunique() == 365).all()
     rail = set(ref.bcps.loc[ref.bcps["mode"] == "rail", "code"])
     assert set(flows.loc[flows["category"] == "rail", "bcp_code"]) == rail
@@ -122,10 +123,24 @@ def test_flows_cover_every_crossing_with_peaks_and_paired_counts(year_demo: Path
     assert july["count"].mean() > 1.5 * march["count"].mean()
     assert july["wait"].max() > 120 > march["wait"].max()
     assert (cars["wait_minutes_max"].astype(float) >= cars["wait"]).all()
-    # the two sides agree within a few percent, except where a mismatch was planted
+    # each side reports its own rows: country_b's exit is country_a's entry, and the two
+    # agree within a few percent, except where a mismatch was planted
+    sides = ref.bcps.set_index("code")[["country_a", "country_b"]]
+    flows = flows.join(sides, on="bcp_code")
+    assert (flows["reporting_country"].eq(flows["country_a"])
+            | flows["reporting_country"].eq(flows["country_b"])).all()
+    silent = flows["country_b"].isin(["SY", "IQ", "IR"])
+    assert not (silent & flows["reporting_country"].eq(flows["country_b"])).any()
+    a_side = flows[flows["reporting_country"] == flows["country_a"]]
+    b_side = flows[flows["reporting_country"] == flows["country_b"]].assign(
+        direction=lambda f: f["direction"].map({"entry": "exit", "exit": "entry"}))
+    on = ["bcp_code", "date", "direction", "category"]
+    both = a_side.merge(b_side[[*on, "count"]], on=on, suffixes=("", "_b"))
+    assert len(both) == len(b_side) == (~silent & flows["reporting_country"].eq(
+        flows["country_a"])).sum()
     truth = json.loads((year_demo / "ground_truth.json").read_text())
-    paired = flows[(flows["counterpart_count"] != "") & (flows["count"].astype(int) >= 200)]
-    ratio = paired["counterpart_count"].astype(int) / paired["count"].astype(int)
+    paired = both[both["count"].astype(int) >= 200]
+    ratio = paired["count_b"].astype(int) / paired["count"].astype(int)
     planted = np.zeros(len(paired), dtype=bool)
     for m in truth["flow_mismatches"]:
         hit = ((paired["bcp_code"] == m["bcp_code"]) & (paired["direction"] == m["direction"])
@@ -136,8 +151,8 @@ def test_flows_cover_every_crossing_with_peaks_and_paired_counts(year_demo: Path
         planted |= hit
     assert (ratio[~planted] - 1).abs().quantile(0.99) < 0.05
     for a in truth["flow_anomalies"]:
-        one = flows[(flows["bcp_code"] == a["bcp_code"]) & (flows["category"] == "persons")
-                    & (flows["direction"] == a["directions"][0])].astype({"count": int})
+        one = a_side[(a_side["bcp_code"] == a["bcp_code"]) & (a_side["category"] == "persons")
+                     & (a_side["direction"] == a["directions"][0])].astype({"count": int})
         inside = one["date"].between(a["start"], a["end"])
         change = one.loc[inside, "count"].mean() / one.loc[~inside, "count"].median()
         assert change < 0.4 if a["kind"] == "drop" else change > 1.6, a

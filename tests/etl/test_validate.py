@@ -19,6 +19,7 @@ REFS = References(
         "level": {0, 1, 2, 3},
     },
     bcp_lonlat={"RS-HU-HORGOS": (19.9788, 46.1737), "RS-HR-BATROVCI": (19.101, 45.054)},
+    tables={"bcp_countries": {"RS-HU-HORGOS": ("RS", "HU"), "RS-HR-BATROVCI": ("RS", "HR")}},
 )
 NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
 GOOD = {
@@ -181,12 +182,16 @@ def test_flows_rules() -> None:
     rows = [good, {**good, "date": "01/05/2024"}, {**good, "wait_minutes_max": "1", "category": "buses"},
             {**good, "count": "-1", "lanes_open": "40000", "category": "trucks"},
             {**good, "direction": "in"}, {**good, "date": "2030-01-01"}]
+    rows += [{**good, "reporting_country": "hu", "category": "buses"},
+             {**good, "reporting_country": "HR", "category": "trucks"}]
     result = _check(rows, flows.SPEC)
     assert _codes(result) == {
         2: ["bad_date"], 3: ["inconsistent_wait"], 4: ["negative_count", "number_out_of_range"],
-        5: ["unknown_direction"], 6: ["future_date"],
+        5: ["unknown_direction"], 6: ["future_date"], 8: ["foreign_reporting_country"],
     }
     assert result.accepted["date"][0] == (pd.Timestamp("2024-05-01") - pd.Timestamp(0)).days
+    # empty reporting_country: the BCP's country_a; a given one, upper case
+    assert list(result.accepted["reporting_country"]) == ["RS", "HU"]
 
 
 def test_benchmark_rounds_and_references() -> None:
