@@ -128,6 +128,41 @@ class Settings(BaseSettings):
         gt=0,
         description="A BCP farther than this from its declared pair's border line is rejected.",
     )
+    near_radius_km: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=100.0,
+        description=(
+            "Default radius of 'incidents near the crossing' on a crossing page, in km "
+            "(adjustable on the page, 0.5-100)."
+        ),
+    )
+    anomaly_z: float = Field(
+        default=5.0,
+        ge=2.0,
+        le=50.0,
+        description=(
+            "A day's flow is flagged as an anomaly on the crossing page when its robust "
+            "z-score against the seasonal baseline reaches this (in either direction)."
+        ),
+    )
+    mirror_gap_pct: float = Field(
+        default=5.0,
+        gt=0,
+        le=100.0,
+        description=(
+            "Mirror reconciliation: a day is flagged when the arriving side's count differs "
+            "from the leaving side's count by at least this percentage of the latter..."
+        ),
+    )
+    mirror_min_gap: int = Field(
+        default=10,
+        ge=0,
+        description=(
+            "...and by at least this many persons or vehicles (small counts differ by a "
+            "large share without meaning anything)."
+        ),
+    )
     load_chunk_rows: int = Field(
         default=25000,
         ge=100,
