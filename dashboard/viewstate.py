@@ -336,3 +336,118 @@ def parse_benchmark_query(
             problems.append(_shown("country", query.get("country")))
     view = BenchmarkView(filters=state.filters, round=chosen, country=country)
     return view, list(dict.fromkeys(problems))
+
+
+# -- the crossing page (/bcp/<code>) ---------------------------------------------------------
+
+#: Radius of "incidents near the crossing" a link may ask for (km).
+MIN_RADIUS_KM, MAX_RADIUS_KM = 0.5, 100.0
+#: Longest period the crossing page analyses (three years of daily flows).
+MAX_CROSSING_DAYS = 3 * 366
+NEAR_SCOPES = ("radius", "section")
+#: Every URL parameter of a crossing page (and of its CSV links).
+CROSSING_PARAMETERS = ("from", "to", "cat", "sub", "country", "pair", "side", "flow", "wait", "r",
+                       "near")
+FLOW_CHOICES = ("persons", "cars", "buses", "trucks", "rail")
+WAIT_CHOICES = ("cars", "buses", "trucks")
+
+
+@dataclass(frozen=True)
+class CrossingView:
+    """Everything a link to a crossing page reproduces (besides the BCP code in its path).
+
+    Parameters
+    ----------
+    filters
+        The period, and the incident categories and subtypes (the map's countries and border
+        pairs ride along so that the way back to the map keeps them).
+    side
+        Reporting country whose flows are shown (None: the page's default side).
+    flow, wait
+        Traffic category of the flows and mirror charts; vehicle category of the waits.
+    radius_km, near
+        Incidents near the crossing: within ``radius_km``, or on its border section.
+    """
+
+    filters: Filters
+    side: str | None = None
+    flow: str = "persons"
+    wait: str = "trucks"
+    radius_km: float = 10.0
+    near: str = "radius"
+    explicit_dates: bool = field(default=False, compare=False)
+
+    def to_query(self) -> str:
+        """The URL search string (with the leading ``?``) of this view."""
+        f = self.filters
+        params: list[tuple[str, str]] = [("from", f.date_from.isoformat()),
+                                         ("to", f.date_to.isoformat())]
+        for key, values in (("cat", f.categories), ("sub", f.subtypes),
+                            ("country", f.countries), ("pair", f.pairs)):
+            if values:
+                params.append((key, ",".join(values)))
+        if self.side:
+            params.append(("side", self.side))
+        params += [("flow", self.flow), ("wait", self.wait), ("r", f"{self.radius_km:g}"),
+                   ("near", self.near)]
+        return "?" + urlencode(params, safe=",-")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form (for a ``dcc.Store``); read back with :func:`parse_crossing_query`."""
+        data: dict[str, object] = dict(self.filters.to_dict())
+        data.update(side=self.side or "", flow=self.flow, wait=self.wait,
+                    r=self.radius_km, near=self.near)
+        return data
+
+    def map_query(self) -> str:
+        """The situation map's URL search string for the same period and filters."""
+        return ViewState(filters=self.filters).to_query()
+
+
+def parse_crossing_query(
+    query: dict[str, object], *, today: date, data_end: date | None = None,
+    radius_km: float = 10.0,
+) -> tuple[CrossingView, list[str]]:
+    """Read a crossing page's view from URL query parameters (tolerant, as :func:`parse_query`).
+
+    The period and filters are read exactly as the situation map reads them (the default
+    window ends at ``data_end``, the BCP's newest flow); a period longer than
+    ``MAX_CROSSING_DAYS`` is cut to its last ``MAX_CROSSING_DAYS`` days.
+
+    Returns
+    -------
+    tuple
+        The view, and what was ignored as unreadable (``key=value``, as :func:`parse_query`).
+    """
+    shared = {k: v for k, v in query.items() if k in ("from", "to", "cat", "sub", "country", "pair")}
+    state, problems = parse_query(shared, today=today, data_end=data_end)
+    filters = state.filters
+    if (filters.date_to - filters.date_from).days >= MAX_CROSSING_DAYS:
+        filters = replace(filters, date_from=filters.date_to - timedelta(days=MAX_CROSSING_DAYS - 1))
+        problems.append(_shown("from", query.get("from"), f"over {MAX_CROSSING_DAYS} days"))
+    view = CrossingView(filters=filters, radius_km=radius_km, explicit_dates=state.explicit_dates)
+
+    def choice(key: str, allowed: tuple[str, ...]) -> str | None:
+        if key not in query:
+            return None
+        value = _join(query.get(key)).strip().lower()
+        if value in allowed:
+            return value
+        problems.append(_shown(key, query.get(key)))
+        return None
+
+    side = _join(query.get("side")).strip().upper() if "side" in query else ""
+    if side and _ISO2.match(side):
+        view = replace(view, side=side)
+    elif side:
+        problems.append(_shown("side", query.get("side")))
+    view = replace(view, flow=choice("flow", FLOW_CHOICES) or view.flow,
+                   wait=choice("wait", WAIT_CHOICES) or view.wait,
+                   near=choice("near", NEAR_SCOPES) or view.near)
+    if "r" in query:
+        radius = _float(query.get("r"), MIN_RADIUS_KM, MAX_RADIUS_KM)
+        if radius is None:
+            problems.append(_shown("r", query.get("r")))
+        else:
+            view = replace(view, radius_km=round(radius, 1))
+    return view, list(dict.fromkeys(problems))

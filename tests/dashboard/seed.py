@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import h3
@@ -23,6 +23,7 @@ from etl.warehouse.schema import (
     border_line,
     border_section,
     country,
+    flow,
     incident,
     joint_patrol_agreement,
     joint_patrol_area,
@@ -265,3 +266,28 @@ def seed_hotspots(engine: Engine, resolution: int = 6, k: int = 1) -> int:
             reason="suggested by borderwatch from incident pressure: 1 incident(s) within "
                    "2025-11-04..2025-12-01 against 0.2 per 28 days; decided level low"))
     return lone_cell
+
+
+def flow_rows(
+    code: str, reporting: str, direction: str, category: str, first: date, counts: list[int],
+    *, waits: list[float] | None = None,
+) -> list[dict[str, Any]]:
+    """Daily flow rows of one side, direction and category from ``first`` on."""
+    rows = []
+    for i, n in enumerate(counts):
+        wait = waits[i] if waits else None
+        rows.append({
+            "bcp_code": code, "reporting_country": reporting, "date": first + timedelta(days=i),
+            "direction": direction, "category": category, "count": int(n),
+            "wait_minutes_avg": wait, "wait_minutes_max": None if wait is None else wait * 2,
+            "lanes_open": None, "source": "test", "attrs": {},
+            "content_hash": hashlib.md5(f"{code}{reporting}{direction}{category}{i}".encode())
+            .hexdigest()[:16],
+        })
+    return rows
+
+
+def insert_flows(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert flow rows (as built by :func:`flow_rows`)."""
+    with engine.begin() as conn:
+        conn.execute(insert(flow), rows)
