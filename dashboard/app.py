@@ -12,7 +12,7 @@ from dash._callback import GLOBAL_CALLBACK_LIST, GLOBAL_CALLBACK_MAP
 from dash._pages import _path_to_page
 from flask_login import current_user
 
-from dashboard import auth, errors, exports, guard, routes, security
+from dashboard import auth, crossing_exports, errors, exports, guard, routes, security
 from dashboard.components.shell import ALERT_CLOSE_ID, ALERT_ID, shell
 from dashboard.queries import gateway
 from etl.settings import Settings
@@ -30,7 +30,8 @@ def _layout() -> object:
     page of the menu)."""
     everything = [(p["name"], p["relative_path"], p.get("bw_capability"))
                   for p in dash.page_registry.values()
-                  if not p["module"].endswith(NOT_FOUND_MODULE)]
+                  if not p["module"].endswith(NOT_FOUND_MODULE)
+                  and p.get("nav", True)]  # a page per crossing (/bcp/<code>) has no menu entry
     scope = flask.g.get(gateway.REQUEST_SCOPE) if flask.has_request_context() else None
     if scope is None:
         # Dash checks the layout's shape once, before the login gate of its first request
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Dash:
     gateway.attach(server, settings)
     exports.register(server)
     routes.register(server)
+    crossing_exports.register(server)
     errors.register(server)
     _page_or_404(app)
     security.install(server, settings.tile_url)
