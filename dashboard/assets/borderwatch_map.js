@@ -98,18 +98,36 @@ window.borderwatch = Object.assign({}, window.borderwatch, {
       });
     },
 
-    /* BCPs: a glyph in a shape by mode; joint-control / one-stop crossings get a gold ring. */
+    /* BCPs: a glyph in a shape by mode; joint-control / one-stop crossings get a gold ring.
+     * A click opens the crossing's page (a callback on the layer's clickData). */
     bcpIcon: function (feature, latlng, context) {
       var p = feature.properties, h = context.hideout || {};
       var compact = h.compact === true;  /* small symbols without glyph when zoomed out */
       var size = compact ? 9 : 18;
+      var esc = window.borderwatch.map.esc;
       return L.marker(latlng, {
         pane: h.pane, keyboard: false, riseOnHover: true,
         icon: L.divIcon({
           className: "bw-bcp bw-shape-" + p.s + (p.j ? " bw-bcp-joint" : "") +
                      (compact ? " is-compact" : ""),
-          html: compact ? "" : window.borderwatch.map.esc(p.g),
+          html: '<span data-bcp="' + esc(p.code) + '">' + (compact ? "" : esc(p.g)) + "</span>",
           iconSize: [size, size], iconAnchor: [size / 2, size / 2]
+        })
+      });
+    },
+
+    /* Incidents placed at a BCP: their count on the BCP's upper right corner. Not
+     * interactive: a click goes through to the BCP underneath. */
+    bcpBadge: function (feature, latlng, context) {
+      var p = feature.properties, h = context.hideout || {};
+      var n = p.n, label = n >= 1000 ? (n / 1000).toFixed(n >= 10000 ? 0 : 1) + "k" : String(n);
+      return L.marker(latlng, {
+        pane: h.pane, interactive: false, keyboard: false,
+        icon: L.divIcon({
+          className: "bw-bcp-badge",
+          html: '<span data-count="' + n + '" data-bcp="' + window.borderwatch.map.esc(p.bcp) +
+                '">' + label + "</span>",
+          iconSize: [0, 0], iconAnchor: [-6, 20]
         })
       });
     },

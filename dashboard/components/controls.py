@@ -195,8 +195,10 @@ def sidebar(
     countries: list[dict[str, Any]],
     pairs: list[dict[str, Any]],
     refresh_interval_s: int,
+    search: Any = None,
 ) -> html.Aside:
-    """Counts, live mode, the time slider with playback, filters, and the incident feed."""
+    """Counts, live mode, the time slider with playback, filters, and the incident feed
+    (``search``: the BCP search box, under the title)."""
     f = state.filters
     counts = html.Div(
         [
@@ -210,6 +212,7 @@ def sidebar(
             html.Div(
                 [
                     html.H2("Situation map"),
+                    *([search] if search is not None else []),
                     counts,
                     _live(ids, state.live, refresh_interval_s),
                     _dates(ids, f, axis),

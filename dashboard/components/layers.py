@@ -186,6 +186,13 @@ def bcps_layer(rows: Sequence[dict[str, Any]]) -> FeatureCollection:
     return collection(features)
 
 
+def bcp_badges(badges: Sequence[dict[str, Any]]) -> FeatureCollection:
+    """Counts of the incidents placed at a BCP (by its code only), drawn on the BCP's corner
+    instead of a stack of dots that would hide it (``n``: incidents, ``bcp``: its code)."""
+    return collection(point(b["lon"], b["lat"], {"bcp": b["bcp"], "n": int(b["n"])})
+                      for b in badges)
+
+
 #: From this zoom on, BCP symbols show their mode glyph; below it they are small dots.
 BCP_GLYPH_ZOOM = 7
 

@@ -38,11 +38,12 @@ PANES: dict[str, int] = {
     "bw-sections": 570,
     "bw-labels": 580,
     "bw-bcps": 610,
+    "bw-badges": 615,
     "bw-new": 630,
     "bw-selected": 640,
 }
 INITIAL_ZOOM_NUDGE = 0.001
-_NON_INTERACTIVE = ("bw-basemap", "bw-labels", "bw-selected")
+_NON_INTERACTIVE = ("bw-basemap", "bw-labels", "bw-badges", "bw-selected")
 
 
 def reference_url(base: str, pairs: tuple[str, ...] = (), countries: tuple[str, ...] = ()) -> str:
@@ -157,6 +158,14 @@ def situation_map(
                     pointToLayer=ns("clusterIcon"),
                     hideout=incident_hideout,
                     pane="bw-incidents",
+                ),
+                dl.GeoJSON(
+                    id=ids("badges"),
+                    data=empty,
+                    pointToLayer=ns("bcpBadge"),
+                    hideout={"pane": "bw-badges"},
+                    pane="bw-badges",
+                    interactive=False,
                 ),
                 dl.GeoJSON(
                     id=ids("new"),

@@ -37,6 +37,7 @@ from dashboard.components.controls import (
     sidebar,
     subtype_options,
 )
+from dashboard.components.crossing import bcp_path, search_box, search_options
 from dashboard.components.detail import detail_panel
 from dashboard.components.feed import feed_items
 from dashboard.components.hotspots import (
@@ -48,6 +49,7 @@ from dashboard.components.hotspots import (
 )
 from dashboard.components.layers import (
     HEX_CAP,
+    bcp_badges,
     bcp_hideout,
     collection,
     density_breaks,
@@ -89,7 +91,7 @@ from dashboard.queries import gateway, incidents, reference
 from dashboard.queries import hotspots as hotspot_queries
 from dashboard.queries.incidents import BBox
 from dashboard.routes import LAYER_PREFIX
-from dashboard.viewstate import LAYERS, MAX_ZOOM, MIN_ZOOM, Filters, ViewState, parse_query
+from dashboard.viewstate import LAYERS, MAX_ZOOM, MIN_ZOOM, CrossingView, Filters, ViewState, parse_query
 from etl.errors import BorderwatchError
 
 dash.register_page(__name__, path="/", name="Situation map", title="Situation map · borderwatch", order=0)
@@ -121,9 +123,10 @@ def layout(**query: Any) -> html.Div:
         subtypes = incidents.subtypes(warehouse.engine)
         countries = reference.country_options(warehouse.engine)
         pairs = reference.pair_options(warehouse.engine)
+        crossings = search_options(reference.bcps(warehouse.engine))
     except BorderwatchError as exc:
         problem = exc.user_message
-        ext, subtypes, countries, pairs = incidents.Extent(None, None, 0), {}, [], []
+        ext, subtypes, countries, pairs, crossings = incidents.Extent(None, None, 0), {}, [], [], []
     state, ignored = parse_query(query, today=today, data_end=ext.last)
     f = state.filters
     base = min(ext.first or today - timedelta(days=365), f.date_from)
@@ -143,6 +146,7 @@ def layout(**query: Any) -> html.Div:
             ),
             dcc.Store(id=ids("query"), data=state.to_query()),
             dcc.Store(id=ids("sink-url")),
+            dcc.Location(id=ids("go"), refresh="callback-nav"),
             dcc.Store(id=ids("sink-feed")),
             dcc.Interval(
                 id=ids("refresh-timer"), interval=settings.refresh_interval_s * 1000, disabled=not state.live
@@ -152,7 +156,8 @@ def layout(**query: Any) -> html.Div:
             *[html.Div(text, className="bw-alert", role="status") for text in notices],
             html.Div(
                 [
-                    sidebar(ids, state, axis, subtypes, countries, pairs, settings.refresh_interval_s),
+                    sidebar(ids, state, axis, subtypes, countries, pairs, settings.refresh_interval_s,
+                            search=search_box(ids("search"), crossings)),
                     situation_map(
                         ids, state, _layer_urls(f, state.zoom), settings.tile_url, settings.tile_attribution,
                         can_recompute=gateway.scope().can("hotspots.recompute"),
@@ -252,6 +257,30 @@ def zoom_styles(zoom: Zoom | None, basemap_url: Text | None, bcp_style: Hideout 
     )
 
 
+# -- to a crossing's page -------------------------------------------------------------------
+
+
+@callback(
+    Output(ids("go"), "href"),
+    Input(ids("bcps"), "clickData"),
+    Input(ids("search"), "value"),
+    State(ids("filters"), "data"),
+    prevent_initial_call=True,
+)
+def open_crossing(clicked: dict[str, Any] | None, chosen: str | None, filters: dict[str, Any]) -> str:
+    """A click on a BCP, or a crossing chosen in the search box, opens its page (same period
+    and filters)."""
+    if ctx.triggered_id == ids("search"):
+        code = chosen
+    else:
+        props = clicked.get("properties") if isinstance(clicked, dict) else None
+        code = props.get("code") if isinstance(props, dict) else None
+    if not isinstance(code, str) or not code:
+        raise PreventUpdate
+    view = CrossingView(filters=Filters.from_dict(filters or {}))
+    return bcp_path(code[:40], view.to_query())
+
+
 # -- incidents and hotspots ---------------------------------------------------------------
 
 
@@ -262,6 +291,7 @@ def _visible(overlays: list[str] | None, key: str) -> bool:
 @callback(
     Output(ids("points"), "data"),
     Output(ids("clusters"), "data"),
+    Output(ids("badges"), "data"),
     Output(ids("in-view"), "children"),
     Input(ids("filters"), "data"),
     Input(ids("map"), "bounds"),
@@ -272,10 +302,11 @@ def _visible(overlays: list[str] | None, key: str) -> bool:
 def update_incidents(
     filters: FiltersData | None, bounds: Bounds | None, zoom: Zoom | None, overlays: Names | None,
     _: RefreshData | None,
-) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """Raw points (clustered in the browser) or server-side clusters for the viewport."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
+    """Raw points (clustered in the browser) or server-side clusters for the viewport; with
+    points, the incidents placed at a BCP as a count on it."""
     if not _visible(overlays, "incidents"):
-        return EMPTY, EMPTY, "—"
+        return EMPTY, EMPTY, EMPTY, "—"
     box = BBox.from_leaflet(bounds)
     if box is None or zoom is None:
         raise PreventUpdate
@@ -289,8 +320,10 @@ def update_incidents(
     )
     counted = hidden_counts(layer.hidden)["features"]
     if layer.mode == "points":
-        return incident_points(layer.rows), collection(counted), f"{layer.in_view:,}"
-    return EMPTY, collection(incident_clusters(layer.rows)["features"] + counted), f"{layer.in_view:,}"
+        return (incident_points(layer.rows), collection(counted), bcp_badges(layer.badges),
+                f"{layer.in_view:,}")
+    return (EMPTY, collection(incident_clusters(layer.rows)["features"] + counted), EMPTY,
+            f"{layer.in_view:,}")
 
 
 @callback(

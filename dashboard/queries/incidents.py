@@ -18,7 +18,7 @@ and hexagons stay at H3 resolution 5 or coarser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -100,12 +100,31 @@ class IncidentLayer:
     hidden
         For a restricted scope: the other incidents as whole-cell counts at cell centres
         (``lon``, ``lat``, ``count``; see :mod:`dashboard.queries.restricted`).
+    badges
+        Points mode: the incidents placed at a BCP, counted per BCP (they are not in ``rows``).
     """
 
     mode: str
     rows: list[dict[str, Any]]
     in_view: int
     hidden: list[dict[str, Any]] = field(default_factory=list)
+    badges: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _points_layer(rows: list[dict[str, Any]]) -> IncidentLayer:
+    """Points mode: incidents placed at a BCP become a count on that BCP (``badges``: bcp,
+    lon, lat, n), the others stay points; ``in_view`` counts both."""
+    badges: dict[str, dict[str, Any]] = {}
+    own = []
+    for r in rows:
+        code = r.get("bcp")
+        if code is None:
+            own.append(r)
+            continue
+        badge = badges.setdefault(code, {"bcp": code, "lon": r["lon"], "lat": r["lat"], "n": 0})
+        badge["n"] += 1
+    return IncidentLayer(mode="points", rows=own, in_view=len(rows),
+                         badges=sorted(badges.values(), key=lambda b: b["bcp"]))
 
 
 def cluster_cell_degrees(zoom: int) -> float:
@@ -133,7 +152,7 @@ def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int
             everything = [Source(where=[*filter_conditions(filters), *in_box(box), s.detail])]
             rows = points(reader, everything, few)
             if len(rows) <= few:
-                return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+                return _points_layer(rows)
             clusters, total = merge_grid(grid.count(reader, everything), cap)
             return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
         cells = summary.cells(reader, known, filters, box)
@@ -141,7 +160,7 @@ def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int
         every = _spots(known, filters, where, [c.cell for c in cells])
         if sum(c.n for c in cells) + known.no_cell <= few:
             rows = points(reader, every, few)
-            return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+            return _points_layer(rows)
         whole = [c for c in cells if c.inside] if zoom < FINE_ZOOM else []
         kept = {c.cell for c in whole}
         edge = _spots(known, filters, where, [c.cell for c in cells if c.cell not in kept])
@@ -150,7 +169,7 @@ def incident_layer(engine: Engine, filters: Filters, box: BBox | None, zoom: int
         clusters, total = merge_grid(parts, cap)
         if total <= few:
             rows = points(reader, every, few)
-            return IncidentLayer(mode="points", rows=rows, in_view=len(rows))
+            return _points_layer(rows)
         return IncidentLayer(mode="clusters", rows=clusters, in_view=total)
 
 
@@ -168,7 +187,7 @@ def _restricted_layer(engine: Engine, s: Scope, filters: Filters, box: BBox, zoo
         shown = [Source(where=[*filter_conditions(filters), *in_box(box), s.detail])]
         rows = points(reader, shown, few)
         if len(rows) <= few:
-            return IncidentLayer(mode="points", rows=rows, in_view=len(rows) + unseen, hidden=hidden)
+            return replace(_points_layer(rows), in_view=len(rows) + unseen, hidden=hidden)
         clusters, total = merge_grid(grid.count(reader, shown), cap)
         return IncidentLayer(mode="clusters", rows=clusters, in_view=total + unseen, hidden=hidden)
 

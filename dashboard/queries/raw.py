@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, FromClause, bindparam, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, FromClause, bindparam, case, func, literal, select
 
 from dashboard.queries.gateway import Reader
 from dashboard.viewstate import Filters
@@ -102,18 +102,25 @@ class Source:
     where: list[ColumnElement[bool]] = field(default_factory=list)
 
 
+#: An incident closer than this to its nearest BCP (metres) is *at* it: placed there by its
+#: ``bcp_code``. The map draws such incidents as a count on the BCP, not as a stack of dots.
+AT_BCP_M = 1.0
+
+
 def point_columns() -> list[ColumnElement[Any]]:
-    """What a map point needs of an incident: id, category, lon, lat."""
+    """What a map point needs of an incident: id, category, lon, lat, and the BCP it is placed
+    at (``bcp``; None for an incident with a place of its own)."""
     return [
         incident.c.id,
         incident.c.category,
         func.ST_X(incident.c.geom).label("lon"),
         func.ST_Y(incident.c.geom).label("lat"),
+        case((incident.c.nearest_bcp_m < AT_BCP_M, incident.c.nearest_bcp)).label("bcp"),
     ]
 
 
 def points(reader: Reader, sources: Iterable[Source], cap: int) -> list[dict[str, Any]]:
-    """Up to ``cap + 1`` matching incidents: id, category, lon, lat."""
+    """Up to ``cap + 1`` matching incidents: id, category, lon, lat, bcp."""
     out: list[dict[str, Any]] = []
     for src in sources:
         stmt = (

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.browser
 REGION = "lat=44.80000&lon=17.60000&z=7"
 MAP_COUNT_JS = """
 let n = 0;
-document.querySelectorAll('.bw-map .bw-cluster [data-count]').forEach(
-    e => { n += parseInt(e.getAttribute('data-count'), 10); });
+document.querySelectorAll('.bw-map .bw-cluster [data-count], .bw-map .bw-bcp-badge [data-count]')
+    .forEach(e => { n += parseInt(e.getAttribute('data-count'), 10); });
 return n + document.querySelectorAll('.bw-map path.bw-incident').length;
 """
 
