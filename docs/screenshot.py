@@ -13,6 +13,10 @@ the regional view.
 ``hotspots`` takes the hotspot layer's screenshot instead (docs/screenshot-hotspots.png): the
 Gi* classes along the Serbian borders with Hungary and Croatia, a hexagon's tooltip, no
 incident selected (it needs ``borderwatch analyse hotspots``, which ``demo load`` runs).
+
+A crossing page URL (``http://127.0.0.1:8050/bcp/RS-HR-BATROVCI``) is shot whole, 1400 px wide
+and as tall as the page, once every chart has drawn (OUT defaults to
+docs/screenshot-crossing.png).
 """
 
 from __future__ import annotations
@@ -105,10 +109,38 @@ def hotspots(url: str = HOTSPOTS_URL, out: Path = HOTSPOTS_OUT) -> None:
         driver.quit()
 
 
+def crossing(url: str, out: Path) -> None:
+    """The whole crossing page at ``url``, every section drawn."""
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options)
+    driver.set_script_timeout(120)  # a busy machine renders the charts slowly
+    try:
+        driver.get(url)
+        _wait(driver, ".bw-crossing-head h1")
+        end = time.monotonic() + 60
+        while time.monotonic() < end and driver.execute_script(
+                "return document.querySelectorAll('.js-plotly-plot .main-svg').length < 5"
+                " || document.querySelector('#bcp-incidents-total').textContent === '…'"):
+            time.sleep(0.5)
+        height = int(driver.execute_script(
+            "return document.querySelector('.bw-crossing').scrollHeight")) + 160
+        driver.set_window_size(1400, height)
+        time.sleep(3.0)  # charts resize to the new window, the small map's basemap draws
+        driver.save_screenshot(str(out))
+        print(f"saved {out}")
+    finally:
+        driver.quit()
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "hotspots":
         hotspots(sys.argv[2] if len(sys.argv) > 2 else HOTSPOTS_URL,
                  Path(sys.argv[3]) if len(sys.argv) > 3 else HOTSPOTS_OUT)
+    elif len(sys.argv) > 1 and "/bcp/" in sys.argv[1]:
+        crossing(sys.argv[1], Path(sys.argv[2]) if len(sys.argv) > 2
+                 else DEFAULT_OUT.with_name("screenshot-crossing.png"))
     else:
         main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL,
              Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_OUT)
