@@ -1,5 +1,5 @@
-"""``python -m bench [all | load map render forum concurrency hotspots] [--rows N] [--quick] ...``: run
-the benchmarks, then update BENCHMARKS.md.
+"""``python -m bench [all | load map render forum concurrency hotspots crossing] [--rows N] ...``:
+run the benchmarks, then update BENCHMARKS.md.
 
 Examples
 --------
@@ -27,7 +27,7 @@ from etl.errors import BorderwatchError
 from etl.settings import PROJECT_ROOT
 
 QUICK_ROWS, QUICK_DAYS = 2000, 14
-BENCHMARKS = ("load", "map", "render", "forum", "concurrency", "hotspots")
+BENCHMARKS = ("load", "map", "render", "forum", "concurrency", "hotspots", "crossing")
 
 
 MEASURED = ("etl", "dashboard", "geodata", "pyproject.toml")
@@ -118,6 +118,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="forum: timed briefing packs after a warm-up (default 3; --quick: 1)")
     p.add_argument("--page-requests", type=int, default=None,
                    help="forum: random benchmarks-page updates (default 100; --quick: 5)")
+    p.add_argument("--crossing-requests", type=int, default=None,
+                   help="crossing: random views of the busiest crossing's page (default 100; "
+                        "--quick: 5)")
     p.add_argument("--out", type=Path, default=None,
                    help="report file (default BENCHMARKS.md; --quick: var/bench/BENCHMARKS.quick.md)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
                 say=say)))
-        if which & {"map", "render", "forum", "concurrency", "hotspots"}:
+        if which & {"map", "render", "forum", "concurrency", "hotspots", "crossing"}:
             from bench import map as map_bench
 
             url = map_bench.ensure_loaded(bench, data, say=say)
@@ -222,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
                         url, loaded, root=args.data_dir, users=args.users,
                         seconds=args.seconds or (12 if quick else 60),
                         postgres_pid=bench.cluster.pid(), seed=args.seed, say=say), options)))
+                if "crossing" in which:
+                    from bench import crossing
+                    from bench import forum as programme
+
+                    programme.ensure_programme(bench, url, loaded, say=say)  # the flows
+                    sections.append(measured(lambda: whatif(crossing.run(
+                        url, loaded, requests=args.crossing_requests or (5 if quick else 100),
+                        seed=args.seed, say=say), options)))
             finally:
                 bench.set_options(database, dict.fromkeys(options, ""))
             if "hotspots" in which:

@@ -35,6 +35,7 @@ make bench                        # = .venv/bin/python -m bench all (every bench
 .venv/bin/python -m bench map render --requests 300            # any subset, any size
 .venv/bin/python -m bench forum --briefings 5                  # briefing pack + benchmarks page
 .venv/bin/python -m bench concurrency --users 20 --seconds 60  # 20 clients, one worker profiled
+.venv/bin/python -m bench crossing --rows 50000                # crossing page at the demo size
 .venv/bin/python -m bench --wait-quiet 600                     # wait for an idle machine first
 .venv/bin/python -m bench --quick                              # smoke run, 2,000 rows
 .venv/bin/python -m bench --help
@@ -97,7 +98,8 @@ class Section:
 
 def _order(key: str) -> tuple[int, int, str]:
     prefix, _, rest = key.partition("-")
-    rank = {"machine": 0, "load": 1, "map": 2, "render": 3, "forum": 4, "hotspots": 5}.get(prefix, 9)
+    rank = {"machine": 0, "load": 1, "map": 2, "render": 3, "forum": 4, "hotspots": 5,
+            "crossing": 6}.get(prefix, 9)
     size = int(rest) if rest.isdigit() else 0
     return rank, size, key
 

@@ -1,6 +1,6 @@
-"""Smoke test of the benchmarks: load, map, render and forum run in quick mode on a few thousand rows
-(one invocation, a private throwaway cluster) and write a well-formed report. No timing is
-asserted: performance is measured by ``make bench`` and written to BENCHMARKS.md."""
+"""Smoke test of the benchmarks: load, map, render, forum, hotspots and crossing run in quick mode
+on a few thousand rows (one invocation, a private throwaway cluster) and write a well-formed
+report. No timing is asserted: performance is measured by ``make bench`` and written to BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -43,12 +43,12 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     text = out.read_text()
     blocks = read_blocks(text)
     assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum",
-                           "concurrency", "hotspots"}
+                           "concurrency", "hotspots", f"crossing-{ROWS}"}
     assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
     assert len(BLOCK.findall(text)) == len(blocks)
     assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
     assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
-    for key in (f"load-{ROWS}", "map", "render", "forum", "concurrency", "hotspots"):
+    for key in (f"load-{ROWS}", "map", "render", "forum", "concurrency", "hotspots", f"crossing-{ROWS}"):
         assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
         _targets(blocks[key])
 
@@ -79,6 +79,12 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     assert spots["esda"]["static_max_dz"] < 1e-6 and spots["esda"]["st_max_dz"] < 1e-6
     assert spots["recounted_again"] == 0
     assert "| Gi* of the period" in blocks["hotspots"]
+
+    crossing = result(f"crossing-{ROWS}")
+    assert crossing["flow_rows"] > 0 and crossing["code"]
+    for key in ("flows", "waits", "mirror", "incidents", "risk", "layout", "csv", "view"):
+        assert crossing["times"][key]["n"] == 5, key
+    assert "| flows callback" in blocks[f"crossing-{ROWS}"]
 
     loads = result("render")["loads"]
     assert [r["cache"] for r in loads] == ["cold", "warm"]
