@@ -293,7 +293,7 @@ def _day_text(dates: np.ndarray) -> np.ndarray:
     key = (int(dates[0].astype("datetime64[D]").astype(np.int64)), len(dates))
     if _DAY_TEXT.get("key") != key:
         _DAY_TEXT.update(key=key, text=np.datetime_as_string(dates, unit="D"))
-    return _DAY_TEXT["text"]  # type: ignore[no-any-return]
+    return _DAY_TEXT["text"]  # type: ignore[return-value]
 
 
 _DAY_TEXT: dict[str, object] = {}
