@@ -1,7 +1,7 @@
 """flow reporting country: each side of a crossing reports its own counts
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-28 09:30:00.000000
 
 A flow row now says which of the BCP's two services counted it (``reporting_country``), and its
@@ -17,8 +17,8 @@ deleted.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
