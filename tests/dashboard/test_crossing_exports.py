@@ -48,7 +48,7 @@ def test_flows_csv_flags_the_planted_closure(client: FlaskClient) -> None:
     assert {r["reporting_country"] for r in rows} == {"RS"}
     assert {r["category"] for r in rows} == {"persons", "trucks"}
     flagged = sorted((r["date"], r["direction"]) for r in rows
-                     if r["flagged"] == "true" and r["category"] == "persons")
+                     if r["flagged"] == "True" and r["category"] == "persons")
     closed = (FIRST + timedelta(days=CLOSED)).isoformat()
     assert flagged == [(closed, "entry"), (closed, "exit")]
     persons = [r for r in rows if r["category"] == "persons"]
@@ -61,7 +61,7 @@ def test_incidents_csv_escapes_formulas_and_keeps_numbers(client: FlaskClient) -
     ids = {r["incident_id"] for r in rows}
     assert "'=HYPERLINK(\"http://x\")" in ids and "I-9.9" in ids and "I-10.1" not in ids
     assert all(not r["distance_km"].startswith("'") for r in rows)
-    assert {r["at_bcp"] for r in rows} == {"true", "false"}
+    assert {r["at_bcp"] for r in rows} == {"True", "False"}
 
 
 def test_client_mistakes_are_4xx_in_the_error_shape(client: FlaskClient) -> None:
