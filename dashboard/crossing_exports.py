@@ -3,8 +3,9 @@
 The query parameters are the page's own (``CrossingView.to_query``: period, categories, side,
 traffic, vehicles, radius, scope), so a link on the page downloads exactly what it shows, made
 on the server by the same function of ``dashboard.crossing`` as the chart. Cells are written
-by ``etl.warehouse.csv_export`` (formula-like text escaped). An unreadable parameter is a 400
-and an unknown BCP or table a 404, in the one error shape.
+by ``etl.warehouse.csv_export`` (formula-like text escaped). The route declares its parameters
+(:func:`dashboard.guard.query_args`): an unknown, repeated or unreadable one is a 400, as is a
+period that does not hold together; an unknown BCP or table a 404, in the one error shape.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ import flask
 import pandas as pd
 
 from dashboard import crossing as tables
-from dashboard.errors import error_response
+from dashboard.errors import ClientError
+from dashboard.guard import Param, query_args
 from dashboard.queries import gateway
 from dashboard.queries.crossing import header
-from dashboard.viewstate import CROSSING_PARAMETERS, CrossingView, parse_crossing_query
+from dashboard.viewstate import (
+    CROSSING_PARAMETERS,
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+    CrossingView,
+    parse_crossing_query,
+)
 from etl.warehouse.csv_export import iter_csv
 
 EXPORT_PREFIX = "/api/bcp"
@@ -83,32 +91,70 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Columns of whole numbers (counts), which the analysis keeps as floats (NaN for a day not
+#: reported): written ``126``, not ``126.0``; a missing one stays the empty cell.
+WHOLE = frozenset({"count", "exit_count", "entry_count", "gap", "days", "detections", "crossings",
+                   "persons", "n", "id"})
+
+
+def _whole(frame: pd.DataFrame) -> pd.DataFrame:
+    wanted = {c: "Int64" for c in frame.columns
+              if c in WHOLE and pd.api.types.is_float_dtype(frame[c])}
+    return frame.assign(**{c: frame[c].round() for c in wanted}).astype(wanted) if wanted else frame
+
+
 def _rows(frame: pd.DataFrame) -> Any:
-    for rec in frame.itertuples(index=False, name=None):
+    for rec in _whole(frame).itertuples(index=False, name=None):
         yield [_plain(v) for v in rec]
 
 
-def export(code: str, name: str) -> flask.Response:
+#: What each parameter of an export link holds (``CrossingView.to_query``).
+PARAMETER_HELP = {
+    "from": "first day, YYYY-MM-DD", "to": "last day, YYYY-MM-DD",
+    "cat": "incident categories, comma-separated", "sub": "incident subtypes, comma-separated",
+    "country": "the map's countries (kept for the way back)",
+    "pair": "the map's border pairs (kept for the way back)",
+    "side": "reporting country (ISO 3166 alpha-2) whose flows are exported",
+    "flow": "traffic category of the flows and mirror charts",
+    "wait": "vehicle category of the waiting times",
+    "r": f"radius of incidents near the crossing, {MIN_RADIUS_KM:g}-{MAX_RADIUS_KM:g} km",
+    "near": "radius or section: incidents within the radius or on the border section",
+}
+
+
+def _one(key: str) -> Param:
+    """A parameter read by the crossing page's own parser (the link's reading of ``key``)."""
+
+    def parse(text: str) -> str:
+        probe: dict[str, object] = {"from": text, "to": text} if key in ("from", "to") else {key: text}
+        _, problems = parse_crossing_query(probe, today=datetime.now(UTC).date())
+        if problems:
+            raise ValueError(problems[0])
+        return text
+
+    return Param(parse, None, PARAMETER_HELP[key])
+
+
+PARAMETERS = {key: _one(key) for key in CROSSING_PARAMETERS}
+
+
+@query_args(**PARAMETERS)
+def export(code: str, name: str, **given: str | None) -> flask.Response:
     """One table of the crossing page as a CSV download."""
     table = TABLES.get(name)
     if table is None or not _CODE.match(code):
-        return error_response(404, "Not Found.")
-    args = flask.request.args
-    unknown = [k for k in args if k not in CROSSING_PARAMETERS]
-    if unknown:
-        return error_response(400, f"Unknown parameter '{unknown[0][:40]}'.")
-    repeated = [k for k in args if len(args.getlist(k)) > 1]
-    if repeated:
-        return error_response(400, f"Parameter '{repeated[0]}' is given more than once.")
+        raise ClientError("Not Found.", f"no table {name[:40]!r} of BCP {code[:40]!r}", 404)
     warehouse = gateway.current()
     head = header(warehouse.engine, code.upper())
     if head is None:
-        return error_response(404, f"No crossing point {code.upper()!r}.")
-    view, problems = parse_crossing_query(dict(args), today=datetime.now(UTC).date(),
+        raise ClientError(f"No crossing point {code.upper()!r}.", "unknown BCP", 404)
+    query: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    view, problems = parse_crossing_query(query, today=datetime.now(UTC).date(),
                                           data_end=tables.last_flow_day(head),
                                           radius_km=warehouse.settings.near_radius_km)
-    if problems:
-        return error_response(400, f"Invalid value for '{problems[0]}'.")
+    if problems:  # each value is readable, together they are not (from after to, too long)
+        key = problems[0].split("=", 1)[0]
+        raise ClientError(f"Invalid value for '{key}'.", problems[0])
     frame = table(warehouse.engine, warehouse.settings, head, view)
     f = view.filters
     filename = f"{head['code']}_{name}_{f.date_from.isoformat()}_{f.date_to.isoformat()}.csv"

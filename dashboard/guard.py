@@ -48,7 +48,10 @@ _WILDCARDS = {"ALL", "MATCH", "ALLSMALLER"}
 
 #: Types of the inputs of Dash's own callbacks, whose signatures we do not write.
 DASH_INTERNAL: dict[tuple[str, str], Any] = {
-    ("_pages_location", "pathname"): inputs.Pathname | None,
+    # The router fires only once the location set its props (prevent_initial_call): a browser
+    # always sends a path. A null path broke Dash's path-template matching (a 500 once a page
+    # had a template, /bcp/<code>).
+    ("_pages_location", "pathname"): inputs.Pathname,
     ("_pages_location", "search"): inputs.Search | None,
 }
 

@@ -23,7 +23,13 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
-from dashboard.viewstate import EARLIEST_DATE, LATEST_DATE, MAX_LIST_VALUES
+from dashboard.viewstate import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_LIST_VALUES,
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+)
 
 #: Leaflet zoom levels (web maps use 0 to 24; the map itself allows ``MIN_ZOOM``-``MAX_ZOOM``).
 MAX_LEAFLET_ZOOM = 24
@@ -165,3 +171,32 @@ HotspotMode = Literal["class", "pattern"]
 #: ``location.pathname`` and ``location.search`` (Dash Pages' router).
 Pathname = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Search = Annotated[str, StringConstraints(max_length=4096)]
+
+
+# -- the crossing page (/bcp/<code>) ---------------------------------------------------------
+
+#: A BCP code (``RS-HR-BATROVCI``): what the search box and a BCP click carry.
+BcpCode = Annotated[str, StringConstraints(max_length=40, pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+#: A reporting side of a crossing (ISO 3166 alpha-2); empty in the state store: the default side.
+Side = Annotated[str, StringConstraints(max_length=2, pattern=r"^([A-Za-z]{2})?$")]
+#: Traffic category of the flows and mirror charts (``viewstate.FLOW_CHOICES``).
+FlowChoice = Literal["persons", "cars", "buses", "trucks", "rail"]
+#: Vehicle category of the waiting times (``viewstate.WAIT_CHOICES``).
+WaitChoice = Literal["cars", "buses", "trucks"]
+#: Which incidents are near a crossing (``viewstate.NEAR_SCOPES``).
+NearScope = Literal["radius", "section"]
+#: What a number box may hold while someone types (the view keeps its radius when the number
+#: is outside ``MIN_RADIUS_KM``..``MAX_RADIUS_KM``): finite and of a sane size.
+TypedNumber = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
+#: The radius a view holds (km).
+RadiusKm = Annotated[float, Field(ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM, allow_inf_nan=False)]
+
+
+#: The crossing page's view store: the BCP code and ``CrossingView.to_dict`` (the functional
+#: form because ``from`` is a Python keyword).
+CrossingState = with_config(ConfigDict(extra="forbid"))(TypedDict(  # type: ignore[operator]
+    "CrossingState",
+    {"code": BcpCode, "from": IsoDay, "to": IsoDay, "side": Side, "flow": FlowChoice,
+     "wait": WaitChoice, "r": RadiusKm, "near": NearScope, "cat": NotRequired[Codes],
+     "sub": NotRequired[Codes], "country": NotRequired[Codes], "pair": NotRequired[Codes]},
+))

@@ -17,6 +17,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard.components.palette import CATEGORY_LABELS, IMPACT_LABELS, bcp_mode
+from dashboard.limits import REASON_CHARS, clip
 
 #: Rows shown in a table on the page (the CSV holds them all).
 TABLE_ROWS = 50
@@ -33,7 +34,7 @@ def fold(text: str) -> str:
 
 def bcp_title(row: dict[str, Any]) -> str:
     """``Batrovci – Bajakovo``."""
-    return f"{row['name_a']} – {row['name_b']}"
+    return f"{clip(row['name_a'])} – {clip(row['name_b'])}"
 
 
 def search_options(bcps: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
@@ -42,8 +43,8 @@ def search_options(bcps: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     options = []
     for r in bcps:
         road = f", {r['e_road']}" if r.get("e_road") else ""
-        label = f"{bcp_title(r)} ({r['country_a']}–{r['country_b']}{road})"
-        words = " ".join([r["name_a"], r["name_b"], r["code"], r.get("e_road") or ""])
+        label = f"{bcp_title(r)} ({r['country_a']}–{r['country_b']}{clip(road)})"
+        words = " ".join(clip(w) for w in (r["name_a"], r["name_b"], r["code"], r.get("e_road") or ""))
         options.append({"label": label, "value": r["code"],
                         "search": f"{words} {fold(words)} {r['code'].replace('-', ' ')}"})
     return sorted(options, key=lambda o: fold(o["label"]))
@@ -94,10 +95,11 @@ def header_panel(head: dict[str, Any], map_href: str, link: Callable[[str], str]
     """
     _, _, mode_label = bcp_mode(head.get("mode"))
     a, b = head["country_a"], head["country_b"]
-    name_a, name_b = head.get("country_a_name") or a, head.get("country_b_name") or b
+    name_a, name_b = clip(head.get("country_a_name") or a), clip(head.get("country_b_name") or b)
     section = head.get("section")
     if section:
-        reason = f" — {section['impact_reason']}" if section.get("impact_reason") else ""
+        reason = (f" — {clip(section['impact_reason'], REASON_CHARS)}"
+                  if section.get("impact_reason") else "")
         section_fact = [html.Code(section["section_id"]), " ", impact_badge(section["impact_level"]),
                         html.Span(reason, className="bw-muted"),
                         html.Span(f" ({section['distance_m']:,.0f} m from the crossing)",
@@ -105,8 +107,8 @@ def header_panel(head: dict[str, Any], map_href: str, link: Callable[[str], str]
     else:
         section_fact = [html.Span("no border section of this pair in the geodata", className="bw-muted")]
     areas = head.get("patrol_areas") or []
-    area_fact = ([html.Span(f"{x['agreement_id']} ({x['country_a']}–{x['country_b']}, "
-                            f"{x['depth_km']:g} km, {x['status']})", className="bw-chip")
+    area_fact = ([html.Span(f"{clip(x['agreement_id'])} ({x['country_a']}–{x['country_b']}, "
+                            f"{x['depth_km']:g} km, {clip(x['status'])})", className="bw-chip")
                   for x in areas] or [html.Span("none", className="bw-muted")])
     peers = head.get("peers") or []
     peer_fact: list[Any] = ([dcc.Link(bcp_title(p), href=link(p["code"]), className="bw-chip")
@@ -120,12 +122,12 @@ def header_panel(head: dict[str, Any], map_href: str, link: Callable[[str], str]
         sides.append(html.Span(
             f"{name}: {s['first']:%d %b %Y} – {s['last']:%d %b %Y}" if s
             else f"{name}: shares no data", className="bw-chip" + ("" if s else " is-missing")))
-    confidence = head.get("coord_confidence") or "not stated"
+    confidence = clip(head.get("coord_confidence") or "not stated")
     controls = ", ".join(x for x, on in (("joint controls", head.get("joint_control")),
                                          ("one-stop", head.get("one_stop"))) if on) or "separate controls"
     facts = html.Dl([
         *_fact("Countries", f"{name_a} ({a}) – {name_b} ({b})"),
-        *_fact("Mode", mode_label + (f" · {head['e_road']}" if head.get("e_road") else "")),
+        *_fact("Mode", mode_label + (f" · {clip(head['e_road'])}" if head.get("e_road") else "")),
         *_fact("Controls", controls),
         *_fact("Coordinates", f"{head['lat']:.5f} N, {head['lon']:.5f} E",
                html.Span(f" (confidence: {confidence})", className="bw-muted")),
@@ -136,8 +138,8 @@ def header_panel(head: dict[str, Any], map_href: str, link: Callable[[str], str]
     ], className="bw-facts")
     return html.Section([
         html.Div([
-            html.H1([html.Span(head["name_a"], lang=a.lower()), " – ",
-                     html.Span(head["name_b"], lang=b.lower())]),
+            html.H1([html.Span(clip(head["name_a"]), lang=a.lower()), " – ",
+                     html.Span(clip(head["name_b"]), lang=b.lower())]),
             html.Span(head["code"], className="bw-code"),
             dcc.Link("Show on the situation map", href=map_href, className="bw-button is-secondary"),
         ], className="bw-crossing-title"),
@@ -170,8 +172,8 @@ def _fmt(value: Any, kind: str) -> str:
     if kind == "bool":
         return "yes" if value else ""
     if kind == "label":
-        return CATEGORY_LABELS.get(str(value), str(value).replace("_", " "))
-    return str(value)
+        return CATEGORY_LABELS.get(str(value), clip(str(value).replace("_", " ")))
+    return clip(value)
 
 
 Column = tuple[str, str, str]  # (frame column, heading, format kind)
@@ -217,7 +219,7 @@ def not_found(code: str, options: list[dict[str, str]], search_id: str) -> html.
     return html.Div([
         html.Section([
             html.H1("No such crossing point"),
-            html.P([f"There is no BCP with the code “{code}” in the registry. Find one by its "
+            html.P([f"There is no BCP with the code “{clip(code, 40)}” in the registry. Find one by its "
                     "name, code or E-road, or ", dcc.Link("go back to the situation map", href="/"),
                     "."]),
             search_box(search_id, options),

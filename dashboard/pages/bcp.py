@@ -31,6 +31,18 @@ from dashboard.components.crossing_page import (
 from dashboard.components.layers import incident_points
 from dashboard.crossing_exports import csv_href
 from dashboard.ids import PageIds
+from dashboard.inputs import (
+    BcpCode,
+    Codes,
+    CrossingState,
+    DateText,
+    FlowChoice,
+    NearScope,
+    Search,
+    Side,
+    TypedNumber,
+    WaitChoice,
+)
 from dashboard.queries import gateway, reference
 from dashboard.queries.crossing import LIST_ROWS, header
 from dashboard.routes import LAYER_PREFIX
@@ -54,14 +66,16 @@ dash.register_page(__name__, path_template="/bcp/<code>", name="Crossing", title
                    order=1, nav=False)
 
 
-def _view(state: dict[str, Any]) -> tuple[str, CrossingView]:
-    """The BCP code and view in the state store (checked again: it comes from the browser)."""
-    if not isinstance(state, dict) or not isinstance(state.get("code"), str):
+def _view(state: CrossingState | None) -> tuple[str, CrossingView]:
+    """The BCP code and view in the state store (its type is checked at the door; the values
+    are read again like a link's)."""
+    if not state:
         raise PreventUpdate
-    code = state["code"][:CODE_CHARS]
+    data: dict[str, object] = dict(state)
+    code = str(data.get("code", ""))[:CODE_CHARS]
     if not code:
         raise PreventUpdate
-    view, _ = parse_crossing_query({k: state[k] for k in CROSSING_PARAMETERS if k in state},
+    view, _ = parse_crossing_query({k: data[k] for k in CROSSING_PARAMETERS if k in data},
                                    today=datetime.now(UTC).date(),
                                    radius_km=gateway.current().settings.near_radius_km)
     return code, view
@@ -135,8 +149,9 @@ def layout(code: str | None = None, **query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def compose_view(
-    start: str | None, end: str | None, side: str | None, flow: str | None, wait: str | None,
-    cats: list[str] | None, radius: float | None, near: str | None, state: dict[str, Any],
+    start: DateText | None, end: DateText | None, side: Side | None, flow: FlowChoice | None,
+    wait: WaitChoice | None, cats: Codes | None, radius: TypedNumber | None, near: NearScope | None,
+    state: CrossingState | None,
 ) -> tuple[dict[str, Any], str]:
     """The page's controls -> one validated view (and its URL)."""
     code, current = _view(state)
@@ -162,7 +177,7 @@ def _csv_links(code: str, view: CrossingView, *names: tuple[str, str]) -> list[h
     Output(ids("flows-csv"), "children"),
     Input(ids("state"), "data"),
 )
-def show_flows(state: dict[str, Any]) -> tuple[Any, Any, Any]:
+def show_flows(state: CrossingState | None) -> tuple[Any, Any, Any]:
     """Daily counts of the chosen traffic, with baseline and anomaly flags."""
     code, view = _view(state)
     head = _header(code)
@@ -185,7 +200,7 @@ def show_flows(state: dict[str, Any]) -> tuple[Any, Any, Any]:
     Output(ids("waits-csv"), "children"),
     Input(ids("state"), "data"),
 )
-def show_waits(state: dict[str, Any]) -> tuple[Any, Any, Any]:
+def show_waits(state: CrossingState | None) -> tuple[Any, Any, Any]:
     """Waiting times of the chosen vehicles against the Green Lanes bands."""
     code, view = _view(state)
     head = _header(code)
@@ -208,7 +223,7 @@ def show_waits(state: dict[str, Any]) -> tuple[Any, Any, Any]:
     Output(ids("mirror-csv"), "children"),
     Input(ids("state"), "data"),
 )
-def show_mirror(state: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+def show_mirror(state: CrossingState | None) -> tuple[Any, Any, Any, Any]:
     """One side's exits against the other side's entries."""
     code, view = _view(state)
     head = _header(code)
@@ -256,7 +271,7 @@ def _map_link(row: dict[str, Any], view: CrossingView) -> str:
     Output(ids("incidents-csv"), "children"),
     Input(ids("state"), "data"),
 )
-def show_incidents(state: dict[str, Any]) -> tuple[Any, ...]:
+def show_incidents(state: CrossingState | None) -> tuple[Any, ...]:
     """Incidents near the crossing: small map, weekly counts by subtype, the list."""
     code, view = _view(state)
     head = _header(code)
@@ -291,7 +306,7 @@ def show_incidents(state: dict[str, Any]) -> tuple[Any, ...]:
     Output(ids("risk-csv"), "children"),
     Input(ids("state"), "data"),
 )
-def show_risk(state: dict[str, Any]) -> tuple[Any, Any, Any]:
+def show_risk(state: CrossingState | None) -> tuple[Any, Any, Any]:
     """Detections per 10,000 crossings against the average wait, with the peers."""
     code, view = _view(state)
     head = _header(code)
@@ -312,7 +327,7 @@ def show_risk(state: dict[str, Any]) -> tuple[Any, Any, Any]:
     State(ids("query"), "data"),
     prevent_initial_call=True,
 )
-def go_to(code: str | None, query: str | None) -> str:
+def go_to(code: BcpCode | None, query: Search | None) -> str:
     """Open the page of the crossing chosen in the search box (same period and choices)."""
     if not code:
         raise PreventUpdate

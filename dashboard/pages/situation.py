@@ -68,6 +68,7 @@ from dashboard.ids import PageIds
 from dashboard.inputs import (
     MAX_ID,
     AxisData,
+    BcpCode,
     Bounds,
     Center,
     ClickedFeature,
@@ -267,9 +268,12 @@ def zoom_styles(zoom: Zoom | None, basemap_url: Text | None, bcp_style: Hideout 
     State(ids("filters"), "data"),
     prevent_initial_call=True,
 )
-def open_crossing(clicked: dict[str, Any] | None, chosen: str | None, filters: dict[str, Any]) -> str:
+def open_crossing(
+    clicked: ClickedFeature | None, chosen: BcpCode | None, filters: FiltersData | None
+) -> str:
     """A click on a BCP, or a crossing chosen in the search box, opens its page (same period
     and filters)."""
+    code: object
     if ctx.triggered_id == ids("search"):
         code = chosen
     else:

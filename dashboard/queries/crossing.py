@@ -2,7 +2,8 @@
 and its peers' detections and waits. The CSV export routes call the same functions.
 
 Everything runs through the gateway (read-only snapshot, time limit, safe errors). Distances
-are geodesic (``geography``); the spatial index is used through a bounding box first.
+are geodesic (``geography``); the spatial index is used through a bounding box first. Free text
+is cut in SQL to the limits of :mod:`dashboard.limits`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 
+from dashboard.limits import FIELD_CHARS, REASON_CHARS
 from dashboard.queries.gateway import Reader, reading
 from dashboard.viewstate import Filters
 from etl.warehouse.schema import (
@@ -48,6 +50,12 @@ MAP_POINTS = 500
 AT_BCP_M = 1.0
 #: Categories of traffic that queue (have waiting times).
 VEHICLES = ("cars", "buses", "trucks")
+
+
+def _cut(column: Any, label: str | None = None, limit: int = FIELD_CHARS) -> Any:
+    """At most ``limit + 1`` characters of a text column, under its own name or ``label``
+    (``dashboard.limits``: the builders add the ellipsis; a long value never leaves PostgreSQL)."""
+    return func.left(column, limit + 1).label(label or column.name)
 
 
 def pair_of(country_a: str, country_b: str) -> str:
@@ -75,11 +83,11 @@ def header(engine: Engine, code: str) -> dict[str, Any] | None:
     ca, cb = country.alias("ca"), country.alias("cb")
     stmt = (
         select(
-            bcp.c.code, bcp.c.name_a, bcp.c.name_b, bcp.c.country_a, bcp.c.country_b,
-            bcp.c.mode, bcp.c.e_road, bcp.c.joint_control, bcp.c.one_stop,
-            bcp.c.coord_confidence, bcp.c.border_distance_m, bcp.c.source,
+            bcp.c.code, _cut(bcp.c.name_a), _cut(bcp.c.name_b), bcp.c.country_a, bcp.c.country_b,
+            bcp.c.mode, _cut(bcp.c.e_road), bcp.c.joint_control, bcp.c.one_stop,
+            _cut(bcp.c.coord_confidence), bcp.c.border_distance_m, _cut(bcp.c.source),
             func.ST_X(bcp.c.geom).label("lon"), func.ST_Y(bcp.c.geom).label("lat"),
-            ca.c.name.label("country_a_name"), cb.c.name.label("country_b_name"),
+            _cut(ca.c.name, "country_a_name"), _cut(cb.c.name, "country_b_name"),
             _pair_expr().label("pair_id"),
         )
         .select_from(bcp.outerjoin(ca, ca.c.iso2 == bcp.c.country_a)
@@ -107,7 +115,8 @@ def _section(reader: Reader, code: str, pair_id: str) -> dict[str, Any] | None:
     stmt = (
         select(
             border_section.c.section_id, border_section.c.impact_level,
-            border_section.c.impact_reason, border_section.c.impact_updated_at,
+            _cut(border_section.c.impact_reason, limit=REASON_CHARS),
+            border_section.c.impact_updated_at,
             func.ST_Distance(func.geography(border_section.c.geom), func.geography(point))
             .label("distance_m"),
         )
@@ -122,9 +131,9 @@ def _section(reader: Reader, code: str, pair_id: str) -> dict[str, Any] | None:
 def _patrol_areas(reader: Reader, code: str) -> list[dict[str, Any]]:
     stmt = (
         select(
-            joint_patrol_agreement.c.agreement_id, joint_patrol_agreement.c.country_a,
+            _cut(joint_patrol_agreement.c.agreement_id), joint_patrol_agreement.c.country_a,
             joint_patrol_agreement.c.country_b, joint_patrol_agreement.c.depth_km,
-            joint_patrol_agreement.c.status, joint_patrol_agreement.c.legal_basis,
+            _cut(joint_patrol_agreement.c.status), _cut(joint_patrol_agreement.c.legal_basis),
         )
         .select_from(joint_patrol_area.join(joint_patrol_agreement))
         .where(func.ST_Intersects(joint_patrol_area.c.geom, _bcp_point(code)))
@@ -136,8 +145,8 @@ def _patrol_areas(reader: Reader, code: str) -> list[dict[str, Any]]:
 def _peers(reader: Reader, code: str) -> list[dict[str, Any]]:
     me = bcp.alias("me")
     stmt = (
-        select(bcp.c.code, bcp.c.name_a, bcp.c.name_b, bcp.c.country_a, bcp.c.country_b,
-               bcp.c.mode)
+        select(bcp.c.code, _cut(bcp.c.name_a), _cut(bcp.c.name_b), bcp.c.country_a,
+               bcp.c.country_b, bcp.c.mode)
         .select_from(bcp.join(me, and_(
             me.c.code == bindparam("code", code), bcp.c.code != me.c.code, bcp.c.mode == me.c.mode,
             func.least(bcp.c.country_a, bcp.c.country_b)
@@ -265,8 +274,9 @@ class NearIncidents:
 
 def _incident_columns(code: str, lon: float, lat: float) -> list[Any]:
     return [
-        incident.c.id, incident.c.source, incident.c.incident_id, incident.c.occurred_at,
-        incident.c.category, incident.c.subtype, incident.c.persons, incident.c.detection,
+        incident.c.id, _cut(incident.c.source), _cut(incident.c.incident_id),
+        incident.c.occurred_at, incident.c.category, incident.c.subtype,
+        incident.c.persons, incident.c.detection,
         incident.c.impact, incident.c.reporting_country, incident.c.section_id,
         (_distance_m(lon, lat) / 1000.0).label("distance_km"),
         case((at_bcp(code), True), else_=False).label("at_bcp"),

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from dash._utils import stringify_id
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from dashboard.guard import CallbackCheck, Dependency
+from dashboard.inputs import CrossingState
 
 #: Anything JSON (as Python's parser reads it, NaN and Infinity included) may carry.
 json_values = st.recursive(
@@ -34,16 +36,19 @@ json_values = st.recursive(
 )
 
 LINK_KEYS = ["from", "to", "cat", "sub", "country", "pair", "lat", "lon", "z", "layers", "live", "sel",
-             "code", "period", "x"]
+             "code", "period", "x", "side", "flow", "wait", "r", "near"]
 LINK_VALUES = st.sampled_from([
     "9999-12-31", "0001-01-01", "2024-02-30", "2024-05-01", "nope", "crisis,bogus", "RS,hr,x1",
     "HR-RS", "1e308", "-1", "nan", "inf", "99", "5", "44.8", "sections,nope", "1", "²", "x" * 3000,
-    "<script>alert(1)</script>", "%00", "😀",
+    "<script>alert(1)</script>", "%00", "😀", "RS", "trucks", "section", "0.4", "100",
 ]) | st.text(max_size=20)
+#: Crossing pages: a BCP of the test warehouse (``tests/dashboard/seed.py``), codes that are none.
+CROSSING_PATHS = st.sampled_from(["/bcp/RS-HR-BATROVCI", "/bcp/rs-hr-batrovci", "/bcp/BA-RS-RACA",
+                                  "/bcp/NO-SUCH", "/bcp/", "/bcp/%00", "/bcp/" + "x" * 300])
 #: The page router's inputs: paths and links with the parameters pages read.
 ROUTER = {
     ("_pages_location", "pathname"): st.sampled_from(["/", "/not-found", "/nope", "//x", "/a/b/c"])
-    | st.text(max_size=40).map(lambda t: "/" + t),
+    | CROSSING_PATHS | st.text(max_size=40).map(lambda t: "/" + t),
     ("_pages_location", "search"): st.lists(st.tuples(st.sampled_from(LINK_KEYS), LINK_VALUES), max_size=6)
     .map(lambda kv: "?" + "&".join(f"{k}={v}" for k, v in kv)),
 }
@@ -95,6 +100,19 @@ def valid_values(declared: Any) -> st.SearchStrategy[Any]:
     """Values of a declared input type (from its JSON schema; custom checks may still refuse)."""
     schema = TypeAdapter(declared).json_schema()
     return schema_values(schema, schema.get("$defs", {}))
+
+
+def _crossing_state() -> st.SearchStrategy[dict[str, Any]]:
+    """The crossing page's view store with a BCP of the test warehouse and real days (values
+    drawn from the declared type alone would almost never be a day, nor a BCP)."""
+    day = st.dates(date(2023, 1, 1), date(2026, 12, 31)).map(date.isoformat)
+    return st.builds(lambda state, code, first, last: {**state, "code": code, "from": first, "to": last},
+                     valid_values(CrossingState),
+                     st.sampled_from(["RS-HR-BATROVCI", "BA-RS-RACA", "NO-SUCH"]), day, day)
+
+
+#: The crossing page's view store (``bcp-state.data``): fed to every callback of the page.
+ROUTER[("bcp-state", "data")] = _crossing_state()
 
 
 def _concrete(dep: Dependency, index: int) -> Any:

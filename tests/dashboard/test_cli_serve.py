@@ -71,9 +71,11 @@ def _hostile_requests_get_json_refusals(port: int, engine: Engine) -> None:
         assert status == 414, (length, body[:200])
         assert headers["Content-Type"].startswith("application/json")
         assert json.loads(body) == {"error": {"status": 414, "message": "URI Too Long."}}
-    zoom = {"output": "..situation-points.data...situation-clusters.data...situation-in-view.children..",
+    zoom = {"output": "..situation-points.data...situation-clusters.data...situation-badges.data"
+                      "...situation-in-view.children..",
             "outputs": [{"id": "situation-points", "property": "data"},
                         {"id": "situation-clusters", "property": "data"},
+                        {"id": "situation-badges", "property": "data"},
                         {"id": "situation-in-view", "property": "children"}],
             "inputs": [{"id": "situation-filters", "property": "data", "value": {}},
                        {"id": "situation-map", "property": "bounds", "value": [[44, 17], [46, 20]]},

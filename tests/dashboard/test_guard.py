@@ -29,7 +29,8 @@ from dashboard.app import create_app, ready_for_workers
 from dashboard.components.hotspots import MODES
 from dashboard.errors import GENERIC_MESSAGE
 from dashboard.guard import CallbackCheck, callback_checks, declared_types
-from dashboard.inputs import HotspotMode
+from dashboard.inputs import FlowChoice, HotspotMode, NearScope, WaitChoice
+from dashboard.viewstate import FLOW_CHOICES, NEAR_SCOPES, WAIT_CHOICES
 from tests.conftest import settings_for
 from tests.dashboard.hostile import ROUTER, Answer, callback_request, json_values, send, valid_values
 from tests.support import ROLES, login_client
@@ -102,6 +103,12 @@ def test_every_callback_input_declares_its_type(app: Dash) -> None:
 
 def test_the_hotspot_mode_type_is_the_layer_modes() -> None:
     assert typing.get_args(HotspotMode) == MODES
+
+
+def test_the_crossing_choice_types_are_the_page_choices() -> None:
+    assert typing.get_args(FlowChoice) == FLOW_CHOICES
+    assert typing.get_args(WaitChoice) == WAIT_CHOICES
+    assert typing.get_args(NearScope) == NEAR_SCOPES
 
 
 def _values(check: CallbackCheck, declared: list[Any]) -> st.SearchStrategy[list[Any]]:

@@ -61,3 +61,32 @@ def test_a_10_mb_description_makes_a_small_detail_answer(seeded: Engine) -> None
     assert f"and {100 - EXTRA_FIELDS} more fields" in first
     second = detail(2)  # extra fields larger than the panel reads at all
     assert "larger than the detail panel shows" in second and "v" * 1000 not in second
+
+
+def test_the_crossing_page_cuts_long_text(seeded: Engine) -> None:
+    """A 3 MB reason, 100,000-character names and a 5,000-character report id reach the crossing
+    page (its header, peers, search box and incidents list) cut to the limits."""
+    _execute(seeded, "UPDATE border_section SET impact_reason = repeat('x', 3000000) "
+                     "WHERE pair_id = 'HR-RS'")
+    _execute(seeded, "UPDATE bcp SET name_a = repeat('n', 100000), e_road = repeat('e', 100000)")
+    _execute(seeded, "UPDATE incident SET incident_id = repeat('i', 5000) || id, source = repeat('s', 5000)")
+    app = ready_for_workers(create_app(settings_for(seeded.url.render_as_string(hide_password=False))))
+    checks = callback_checks(app)
+    client = app.server.test_client()
+
+    def call(fragment: str, values: list[object]) -> str:
+        output = next(k for k in app.callback_map if fragment in k)
+        answer = client.post("/_dash-update-component",
+                             json=callback_request(output, checks[output], values, [0]))
+        assert answer.status_code == 200, answer.data[:300]
+        return json.dumps(answer.get_json(), ensure_ascii=False)
+
+    page = call("_pages_content.children", ["/bcp/RS-HR-BATROVCI", "?from=2024-01-01&to=2026-12-31"])
+    assert "x" * (REASON_CHARS - 1) + "…" in page and "x" * REASON_CHARS not in page
+    assert "n" * (FIELD_CHARS - 1) + "…" in page and "n" * FIELD_CHARS not in page
+    assert "e" * FIELD_CHARS not in page
+    assert len(page.encode()) < 200_000
+    state = {"code": "RS-HR-BATROVCI", "from": "2024-01-01", "to": "2026-12-31", "side": "",
+             "flow": "persons", "wait": "trucks", "r": 100.0, "near": "radius"}
+    near = call("bcp-incidents-table.children", [state])
+    assert "i" * (FIELD_CHARS - 1) + "…" in near and "i" * FIELD_CHARS not in near
