@@ -6,6 +6,11 @@ on the server by the same function of ``dashboard.crossing`` as the chart. Cells
 by ``etl.warehouse.csv_export`` (formula-like text escaped). The route declares its parameters
 (:func:`dashboard.guard.query_args`): an unknown, repeated or unreadable one is a 400, as is a
 period that does not hold together; an unknown BCP or table a 404, in the one error shape.
+
+Access: a logged-in user or an API token (``/api/``); the incident tables (the incidents near
+the crossing, per week, and the detections of the risk table) hold only the incidents the user
+may see one by one, and are refused (403) to a role without ``incidents.export``. Every export
+is written to the audit log.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from urllib.parse import quote
 import flask
 import pandas as pd
 
+from dashboard import auth
 from dashboard import crossing as tables
 from dashboard.errors import ClientError
 from dashboard.guard import Param, query_args
@@ -66,6 +72,10 @@ def _weekly(engine: Any, settings: Any, head: dict[str, Any], view: CrossingView
 def _risk(engine: Any, settings: Any, head: dict[str, Any], view: CrossingView) -> pd.DataFrame:
     return tables.risk_result(engine, head, view).table
 
+
+#: Tables made of incident reports: for roles that may export incidents (``incidents.export``;
+#: not a forum viewer, who gets 403), with the incidents the user may see one by one.
+INCIDENT_TABLES = frozenset({"incidents", "incidents-weekly", "risk"})
 
 #: Table name in the URL -> the function that makes it.
 TABLES: dict[str, Table] = {
@@ -144,6 +154,8 @@ def export(code: str, name: str, **given: str | None) -> flask.Response:
     table = TABLES.get(name)
     if table is None or not _CODE.match(code):
         raise ClientError("Not Found.", f"no table {name[:40]!r} of BCP {code[:40]!r}", 404)
+    if name in INCIDENT_TABLES:
+        gateway.require("incidents.export")
     warehouse = gateway.current()
     head = header(warehouse.engine, code.upper())
     if head is None:
@@ -157,6 +169,9 @@ def export(code: str, name: str, **given: str | None) -> flask.Response:
         raise ClientError(f"Invalid value for '{key}'.", problems[0])
     frame = table(warehouse.engine, warehouse.settings, head, view)
     f = view.filters
+    auth.record("export", target=f"bcp/{head['code']}/{name}.csv", detail={
+        "rows": len(frame), "from": f.date_from.isoformat(), "to": f.date_to.isoformat(),
+        "query": flask.request.query_string.decode(errors="replace")[:300]})
     filename = f"{head['code']}_{name}_{f.date_from.isoformat()}_{f.date_to.isoformat()}.csv"
     response = flask.Response(iter_csv([str(c) for c in frame.columns], _rows(frame)),
                               mimetype="text/csv")

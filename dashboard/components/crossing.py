@@ -21,6 +21,11 @@ from dashboard.limits import REASON_CHARS, clip
 
 #: Rows shown in a table on the page (the CSV holds them all).
 TABLE_ROWS = 50
+#: What a role that sees incidents only as aggregates (a forum viewer) reads instead of the
+#: incidents near the crossing and its detections.
+COUNTS_ONLY = ("Your role sees incidents as counts only: the incidents near this crossing and "
+               "its detections per 10,000 crossings are not shown. The situation map shows them "
+               "as counts per area.")
 #: Letters that Unicode does not decompose into a base letter and an accent.
 _FOLD = str.maketrans({"ı": "i", "İ": "I", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ß": "ss",
                        "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE"})

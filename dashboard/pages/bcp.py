@@ -272,13 +272,22 @@ def _map_link(row: dict[str, Any], view: CrossingView) -> str:
     Input(ids("state"), "data"),
 )
 def show_incidents(state: CrossingState | None) -> tuple[Any, ...]:
-    """Incidents near the crossing: small map, weekly counts by subtype, the list."""
+    """Incidents near the crossing: small map, weekly counts by subtype, the list (those the
+    user may see one by one: see ``dashboard.queries.crossing``)."""
     code, view = _view(state)
     head = _header(code)
-    found = tables.incidents(gateway.current().engine, head, view)
     scope = tables.near(head, view)
+    radius = view.radius_km * 1000.0 if scope.scope == "radius" else 0.0
+    user = gateway.scope()
+    if not user.sees_single_incidents:
+        note = html.P(parts.COUNTS_ONLY, className="bw-note-strong")
+        return (incident_points([]), radius, "Incident reports: counts only for your role",
+                charts.empty_figure("Not shown to your role."), note, None)
+    found = tables.incidents(gateway.current().engine, head, view)
     where = (f"within {view.radius_km:g} km" if scope.scope == "radius"
              else f"on border section {scope.section_id}")
+    if user.restricted:
+        where += " that your service may see (its own and those shared with it)"
     rows = pd.DataFrame(found.rows)
     columns = [("occurred_at", "When (UTC)", "time"), ("category", "Category", "label"),
                ("subtype", "Subtype", "text"), ("persons", "Persons", "int"),
@@ -294,7 +303,6 @@ def show_incidents(state: CrossingState | None) -> tuple[Any, ...]:
                               rows=LIST_ROWS, cell=cell)
     links = _csv_links(code, view, ("incidents", "incidents (all, newest first)"),
                        ("incidents-weekly", "incidents per week and subtype"))
-    radius = view.radius_km * 1000.0 if scope.scope == "radius" else 0.0
     noun = "incident" if found.total == 1 else "incidents"
     return (incident_points(found.points), radius, f"{found.total:,} {noun} {where}",
             charts.incidents_figure(found.weekly), listed, links)
@@ -310,9 +318,14 @@ def show_risk(state: CrossingState | None) -> tuple[Any, Any, Any]:
     """Detections per 10,000 crossings against the average wait, with the peers."""
     code, view = _view(state)
     head = _header(code)
+    if not gateway.scope().sees_single_incidents:
+        return (charts.empty_figure("Not shown to your role."),
+                html.P(parts.COUNTS_ONLY, className="bw-note-strong"), None)
     peers = tables.risk_result(gateway.current().engine, head, view)
+    detections = ("Detections you may see (own and shared)" if gateway.scope().restricted
+                  else "Detections")
     listed = parts.data_table(peers.table, [("name", "Crossing", "text"),
-                                            ("detections", "Detections", "int"),
+                                            ("detections", detections, "int"),
                                             ("crossings", "Crossings (persons)", "int"),
                                             ("per_10k", "Per 10,000", "rate"),
                                             ("wait_avg_min", "Average wait (min)", "num")],

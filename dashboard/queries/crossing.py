@@ -4,6 +4,14 @@ and its peers' detections and waits. The CSV export routes call the same functio
 Everything runs through the gateway (read-only snapshot, time limit, safe errors). Distances
 are geodesic (``geography``); the spatial index is used through a bounding box first. Free text
 is cut in SQL to the limits of :mod:`dashboard.limits`.
+
+Scope: every incident figure of the page (the list, the small map, the weekly counts and the
+total near the crossing, the detections of the BCP and its peers) counts only the incidents the
+user may see one by one (``scope.detail``): a count near one crossing, with a radius from
+0.5 km and a period from one day, is far finer than the whole H3 cells a restricted role gets
+its other incidents as (sliding the radius across a hidden incident would place it). A national
+officer counts their own country's and those shared with them; a forum viewer none (the page
+says so). Flows and waiting times are no incident data and are the same for every role.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from sqlalchemy import (
 )
 
 from dashboard.limits import FIELD_CHARS, REASON_CHARS
-from dashboard.queries.gateway import Reader, reading
+from dashboard.queries.gateway import Reader, reading, scope
 from dashboard.viewstate import Filters
 from etl.warehouse.schema import (
     bcp,
@@ -290,7 +298,7 @@ def near_incidents(
 ) -> NearIncidents:
     """Incidents near the BCP at (``lon``, ``lat``) matching ``filters`` (dates, categories and
     subtypes; countries and border pairs are the map's and do not apply here)."""
-    where = [*_filter_conditions(filters), *_near_conditions(near, lon, lat)]
+    where = [*_filter_conditions(filters), *_near_conditions(near, lon, lat), scope().detail]
     newest = (incident.c.occurred_at.desc(), incident.c.id.desc())
     week = func.date_trunc("week", func.timezone("UTC", incident.c.occurred_at)).label("week")
     kind = func.coalesce(incident.c.subtype, incident.c.category).label("subtype")
@@ -310,7 +318,7 @@ def near_incident_rows(
     limit: int = EXPORT_ROWS,
 ) -> list[dict[str, Any]]:
     """The incidents of :func:`near_incidents` for export (newest first, at most ``limit``)."""
-    where = [*_filter_conditions(filters), *_near_conditions(near, lon, lat)]
+    where = [*_filter_conditions(filters), *_near_conditions(near, lon, lat), scope().detail]
     stmt = (select(*_incident_columns(code, lon, lat)).where(*where)
             .order_by(incident.c.occurred_at.desc(), incident.c.id.desc()).limit(limit))
     with reading(engine) as reader:
@@ -329,12 +337,13 @@ def detections_and_flows(
     ``persons``, ``wait_avg_min``).
 
     An incident is *at* a BCP when it names it (``bcp_code``) or, naming none, when it is the
-    nearest BCP within the load's ``bcp_radius_km``.
+    nearest BCP within the load's ``bcp_radius_km``. Detections are those the user may see one
+    by one (see the module docstring).
     """
     where_bcp = func.coalesce(incident.c.bcp_code, incident.c.nearest_bcp)
     detected = (
         select(where_bcp.label("code"), func.count().label("detections"))
-        .where(*_filter_conditions(filters), incident.c.detection == "bcp_check",
+        .where(*_filter_conditions(filters), incident.c.detection == "bcp_check", scope().detail,
                or_(incident.c.bcp_code.in_(codes),
                    and_(incident.c.bcp_code.is_(None), incident.c.nearest_bcp.in_(codes))))
         .group_by(where_bcp)

@@ -11,11 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from dashboard.app import create_app
 from dashboard.crossing_exports import TABLES
-from tests.conftest import settings_for
 from tests.dashboard.seed import incident_row, insert_incidents
 from tests.dashboard.seed_crossing import CLOSED, CODE, DAYS, FIRST, LAT, LON, NOW, seed_crossing
+from tests.support import login_client
 
 PERIOD = f"from={FIRST + timedelta(days=35)}&to={FIRST + timedelta(days=DAYS - 1)}"
 
@@ -25,8 +24,7 @@ def client(engine: Engine) -> FlaskClient:
     seed_crossing(engine)
     insert_incidents(engine, [incident_row(ident="=HYPERLINK(\"http://x\")", lon=LON + 0.01,
                                            lat=LAT, occurred_at=NOW, category="other")])
-    url = engine.url.render_as_string(hide_password=False)
-    return create_app(settings_for(url)).server.test_client()
+    return login_client(engine, "admin")
 
 
 def _csv(client: FlaskClient, path: str) -> list[dict[str, str]]:

@@ -72,7 +72,7 @@ def test_the_crossing_page_cuts_long_text(seeded: Engine) -> None:
     _execute(seeded, "UPDATE incident SET incident_id = repeat('i', 5000) || id, source = repeat('s', 5000)")
     app = ready_for_workers(create_app(settings_for(seeded.url.render_as_string(hide_password=False))))
     checks = callback_checks(app)
-    client = app.server.test_client()
+    client = login_client(seeded, "admin", app=app)
 
     def call(fragment: str, values: list[object]) -> str:
         output = next(k for k in app.callback_map if fragment in k)

@@ -40,10 +40,10 @@ def test_downgrade_to_empty_and_upgrade_again(engine: Engine) -> None:
     assert gist == len(geometry_tables)
 
 
-def test_flows_written_before_0008_belong_to_country_a(geo_engine: Engine) -> None:
-    """0008 gives existing flow rows the BCP's country_a (the old convention); its downgrade
+def test_flows_written_before_0009_belong_to_country_a(geo_engine: Engine) -> None:
+    """0009 gives existing flow rows the BCP's country_a (the old convention); its downgrade
     keeps those and drops the other side's rows, which the old key cannot hold."""
-    migrate.downgrade(geo_engine, "0007")
+    migrate.downgrade(geo_engine, "0008")
     with geo_engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO flow (bcp_code, date, direction, category, count, source, content_hash)"
@@ -55,7 +55,7 @@ def test_flows_written_before_0008_belong_to_country_a(geo_engine: Engine) -> No
             "INSERT INTO flow (bcp_code, date, reporting_country, direction, category, count,"
             " source, content_hash) VALUES ('RS-HR-BATROVCI', '2024-05-01', 'HR', 'exit', 'cars',"
             " 10, 'new', 'y')"))
-    migrate.downgrade(geo_engine, "0007")
+    migrate.downgrade(geo_engine, "0008")
     with geo_engine.connect() as conn:
         assert conn.execute(text("SELECT source FROM flow")).scalars().all() == ["old"]
     migrate.upgrade(geo_engine)

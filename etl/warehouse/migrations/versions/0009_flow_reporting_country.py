@@ -1,7 +1,7 @@
 """flow reporting country: each side of a crossing reports its own counts
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28 09:30:00.000000
 
 A flow row now says which of the BCP's two services counted it (``reporting_country``), and its
@@ -17,8 +17,8 @@ deleted.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
