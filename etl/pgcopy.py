@@ -5,11 +5,11 @@
 value in PostgreSQL's binary send format (big-endian numbers, UTF-8 text, EWKB geometries).
 ``HEADER`` and ``TRAILER`` frame the stream.
 
-How: every field of every row is one or two contiguous byte *segments* of a per-column source
-buffer (length and value together, or the length from one buffer and the text from another),
-and each row starts with a block of its leading fixed-size fields. The output is those
-segments in row order, gathered through one index made by a cumulative sum. Columns with few
-distinct values (``Field.few``: vocabularies, codes) are encoded once per distinct value.
+How: every column is encoded once for all rows into an Arrow binary array holding, per row,
+that field as it goes on the wire (length and value); the rows are then assembled a batch at a
+time by Arrow's element-wise join of those arrays (C++, outside the GIL: the load's other
+threads go on meanwhile), whose data buffer is the COPY body. Columns with few distinct values
+(``Field.few``: vocabularies, codes) are encoded once per distinct value.
 
 Values use the validator's conventions: numbers and dates as float64 with NaN for NULL
 (timestamps in microseconds since 1970-01-01 UTC, dates in days since 1970-01-01), text as
@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Start of every binary COPY stream: signature, flags, header extension length.
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -37,6 +39,7 @@ _PG_EPOCH_DAYS = 10957  # 2000-01-01 - 1970-01-01
 _PG_EPOCH_US = _PG_EPOCH_DAYS * 86400 * 1_000_000
 _NULL = struct.pack("!i", -1)
 _INT_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8"}
+_NOTHING = pa.scalar(b"", type=pa.large_binary())  # what the joins put between pieces
 
 #: Binary types ``encode`` knows (PostgreSQL ``typname``; arrays are ``_`` + element type).
 SUPPORTED = frozenset({"int2", "int4", "int8", "float8", "bool", "text", "varchar", "bpchar",
@@ -69,84 +72,45 @@ class Field:
     srid: int = 4326
 
 
-@dataclass
-class _Seg:
-    """One segment per row: bytes ``buf[start[i]:start[i] + length[i]]`` (length may be 0)."""
-
-    buf: np.ndarray  # uint8
-    start: np.ndarray  # int64 (n,)
-    length: np.ndarray  # int64 (n,)
-
-
-@dataclass
-class _Fixed:
-    """A field of the same size in every row: length header and value, (n, 4 + width)."""
-
-    block: np.ndarray  # uint8 (n, 4 + width)
-
-
 def encode(fields: Sequence[Field], n: int) -> bytes:
     """The binary COPY rows (without HEADER/TRAILER) of ``n`` rows of ``fields``."""
-    return b"".join(encode_batches(fields, n))
+    return b"".join(bytes(b) for b in encode_batches(fields, n))
 
 
-def encode_batches(fields: Sequence[Field], n: int, batch: int = 5000) -> Iterator[bytes]:
+def encode_batches(fields: Sequence[Field], n: int, batch: int = 5000) -> Iterator[memoryview]:
     """``encode`` in pieces of ``batch`` rows: each column is encoded once for all ``n`` rows,
-    the rows are assembled a batch at a time (small index arrays: faster, less memory)."""
+    the rows are assembled a batch at a time (the pieces stay small)."""
     if n == 0:
         return
-    encoded = [_encode_field(f, n) for f in fields]
-    block = [np.broadcast_to(np.frombuffer(struct.pack("!h", len(fields)), np.uint8), (n, 2))]
-    segs: list[_Seg] = []
-    for enc in encoded:
-        if isinstance(enc, _Fixed) and not segs:
-            block.append(enc.block)
-        elif isinstance(enc, _Fixed):
-            w = enc.block.shape[1]
-            segs.append(_Seg(enc.block.ravel(), np.arange(n, dtype=np.int64) * w,
-                             np.full(n, w, dtype=np.int64)))
-        else:
-            segs.extend(enc)
-    fixed = np.ascontiguousarray(np.hstack(block))
+    count = _constant(struct.pack("!h", len(fields)), n)
+    columns = [count] + [_encode_field(f, n) for f in fields]
     for a in range(0, n, batch):
-        yield _assemble(fixed[a:a + batch], [_Seg(s.buf, s.start[a:a + batch],
-                                                  s.length[a:a + batch]) for s in segs])
+        rows = pc.binary_join_element_wise(*[c.slice(a, batch) for c in columns], _NOTHING)
+        yield _data(rows)
 
 
-def _assemble(fixed: np.ndarray, segs: list[_Seg]) -> bytes:
-    """Rows: the fixed block of each row, then its segments, gathered in order."""
-    n, width = fixed.shape
-    if not segs:
-        return fixed.tobytes()
-    rows = np.arange(n, dtype=np.int64)
-    parts = [fixed.ravel()]
-    starts = [rows * width]
-    lengths = [np.full(n, width, dtype=np.int64)]
-    offset = n * width
-    for s in segs:
-        lo = int(s.start.min())
-        hi = int((s.start + s.length).max())
-        parts.append(s.buf[lo:hi])
-        starts.append(s.start + (offset - lo))
-        lengths.append(s.length)
-        offset += hi - lo
-    source = np.concatenate(parts)
-    src = np.stack(starts, axis=1).ravel()
-    length = np.stack(lengths, axis=1).ravel()
-    keep = length > 0
-    src, length = src[keep], length[keep]
-    index = np.ones(int(length.sum()), dtype=np.int32 if len(source) < 2**31 else np.int64)
-    first = np.zeros(len(length), dtype=np.int64)
-    np.cumsum(length[:-1], out=first[1:])
-    step = np.empty(len(length), dtype=np.int64)
-    step[0] = src[0]
-    step[1:] = src[1:] - (src[:-1] + length[:-1] - 1)
-    index[first] = step
-    np.cumsum(index, out=index)
-    return source[index].tobytes()
+def _data(rows: pa.Array) -> memoryview:
+    """The bytes of a binary array's values, one after the other (no copy)."""
+    _, offsets, data = rows.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64, count=len(rows) + 1, offset=rows.offset * 8)
+    return memoryview(data)[int(ends[0]):int(ends[-1])]
 
 
-def _encode_field(f: Field, n: int) -> _Fixed | list[_Seg]:
+def _binary(data: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """A binary array of consecutive pieces of ``data`` (uint8) of ``lengths`` bytes."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_binary(), len(lengths),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _constant(value: bytes, n: int) -> pa.Array:
+    block = np.broadcast_to(np.frombuffer(value, dtype=np.uint8), (n, len(value)))
+    return _binary(np.ascontiguousarray(block).ravel(), np.full(n, len(value), dtype=np.int64))
+
+
+def _encode_field(f: Field, n: int) -> pa.Array:
+    """The column as a binary array of its fields as sent: length (-1: NULL) and value."""
     t = f.pgtype
     if t in _INT_TYPES:
         return _numbers(np.asarray(f.values), n, _INT_TYPES[t], integer=True)
@@ -172,33 +136,35 @@ def _encode_field(f: Field, n: int) -> _Fixed | list[_Seg]:
         if v.dtype.kind == "S":  # fixed-width bytes, never NULL
             return _sized(v, np.zeros(n, dtype=bool), v.dtype.itemsize)
         if f.few:
-            return [_by_value(v.astype(object), lambda s: prefix + s.encode("utf-8"))]
-        return _texts(v.astype(object), n, prefix)
+            return _by_value(v.astype(object), lambda s: prefix + s.encode("utf-8"))
+        return _texts(v.astype(object), prefix)
     if t in ("_varchar", "_text"):
-        return [_by_value(np.asarray(f.values, dtype=object),
-                          lambda s: _array_bytes(s.split(";"), f.elem_oid))]
+        return _by_value(np.asarray(f.values, dtype=object),
+                         lambda s: _array_bytes(s.split(";"), f.elem_oid))
     if t == "geometry":
         lon, lat = (np.asarray(a, dtype=float) for a in f.values)
         return _points(lon, lat, f.srid)
     raise ValueError(f"binary COPY of type {t!r} is not supported")
 
 
-def _sized(values: np.ndarray, null: np.ndarray, width: int) -> _Fixed | list[_Seg]:
-    """A fixed-size type: one block when nothing is NULL, else one segment per row."""
+def _sized(values: np.ndarray, null: np.ndarray, width: int) -> pa.Array:
+    """A fixed-size type: length and value per row, the length alone (-1) for NULL."""
     n = len(null)
     data = np.ascontiguousarray(values).view(np.uint8).reshape(n, width)
-    header = np.frombuffer(struct.pack("!i", width), dtype=np.uint8)
     block = np.empty((n, 4 + width), dtype=np.uint8)
-    block[:, :4] = header
+    block[:, :4] = np.frombuffer(struct.pack("!i", width), dtype=np.uint8)
     block[:, 4:] = data
-    if not null.any():
-        return _Fixed(block)
-    block[null, :4] = np.frombuffer(_NULL, dtype=np.uint8)
-    return [_Seg(block.ravel(), np.arange(n, dtype=np.int64) * (4 + width),
-                 np.where(null, 4, 4 + width).astype(np.int64))]
+    lengths = np.full(n, 4 + width, dtype=np.int64)
+    if null.any():
+        block[null, :4] = np.frombuffer(_NULL, dtype=np.uint8)
+        lengths[null] = 4
+        keep = np.ones((n, 4 + width), dtype=bool)
+        keep[null, 4:] = False
+        return _binary(block[keep], lengths)
+    return _binary(block.ravel(), lengths)
 
 
-def _numbers(v: np.ndarray, n: int, dtype: str, *, integer: bool) -> _Fixed | list[_Seg]:
+def _numbers(v: np.ndarray, n: int, dtype: str, *, integer: bool) -> pa.Array:
     if v.dtype.kind == "f":
         null = np.isnan(v)
         clean = np.where(null, 0, v)
@@ -212,37 +178,25 @@ def _numbers(v: np.ndarray, n: int, dtype: str, *, integer: bool) -> _Fixed | li
     return _sized(np.asarray(vals).astype(dtype), null, np.dtype(dtype).itemsize)
 
 
-def _texts(v: np.ndarray, n: int, prefix: bytes) -> list[_Seg]:
-    """Length headers and UTF-8 text (two segments per row), found by joining the values
-    with NUL and splitting the bytes."""
-    null = pd.isna(v)
-    present = v[~null]
-    lengths = np.full(n, -1, dtype=np.int64)
-    starts = np.zeros(n, dtype=np.int64)
-    if len(present):
-        pre = prefix.decode("ascii")
-        text = pre + ("\x00" + pre).join(present.tolist()) + "\x00"
-        joined = np.frombuffer(text.encode("utf-8"), np.uint8)
-        ends = np.flatnonzero(joined == 0)
-        begin = np.concatenate(([0], ends[:-1] + 1))
-        lengths[~null] = ends - begin
-        starts[~null] = begin
-    else:
-        joined = np.empty(0, dtype=np.uint8)
-    headers = lengths.astype(">i4").view(np.uint8)
-    return [_Seg(headers, np.arange(n, dtype=np.int64) * 4, np.full(n, 4, dtype=np.int64)),
-            _Seg(joined, starts, np.maximum(lengths, 0))]
+def _texts(v: np.ndarray, prefix: bytes) -> pa.Array:
+    """UTF-8 text (``None``: NULL) after its length."""
+    text = pa.array(v, type=pa.large_string(), from_pandas=True)
+    null = text.is_null().to_numpy(zero_copy_only=False)
+    size = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    size = np.where(null, -1, np.nan_to_num(size, nan=0).astype(np.int64) + len(prefix))
+    headers = _binary(size.astype(">i4").view(np.uint8), np.full(len(v), 4, dtype=np.int64))
+    body = pc.fill_null(text.cast(pa.large_binary()), _NOTHING)
+    if prefix:
+        body = pc.if_else(null, _NOTHING, pc.binary_join_element_wise(
+            pa.scalar(prefix, pa.large_binary()), body, _NOTHING))
+    return pc.binary_join_element_wise(headers, body, _NOTHING)
 
 
-def _by_value(v: np.ndarray, to_bytes: Any) -> _Seg:
+def _by_value(v: np.ndarray, to_bytes: Any) -> pa.Array:
     """A column with few distinct values: each value's field (length + bytes) built once."""
     codes, uniques = pd.factorize(pd.Series(v, dtype=object), sort=False)
     pieces = [_NULL] + [struct.pack("!i", len(b)) + b for b in map(to_bytes, uniques)]
-    sizes = np.array([len(p) for p in pieces], dtype=np.int64)
-    offsets = np.zeros(len(pieces), dtype=np.int64)
-    np.cumsum(sizes[:-1], out=offsets[1:])
-    which = codes + 1  # -1 (NULL) -> 0
-    return _Seg(np.frombuffer(b"".join(pieces), dtype=np.uint8), offsets[which], sizes[which])
+    return pa.array(pieces, type=pa.large_binary()).take(pa.array(codes + 1))
 
 
 def _array_bytes(items: list[str], elem_oid: int) -> bytes:
@@ -254,7 +208,7 @@ def _array_bytes(items: list[str], elem_oid: int) -> bytes:
     return b"".join(parts)
 
 
-def _points(lon: np.ndarray, lat: np.ndarray, srid: int) -> _Fixed | list[_Seg]:
+def _points(lon: np.ndarray, lat: np.ndarray, srid: int) -> pa.Array:
     """EWKB points (little-endian, with SRID); NULL where a coordinate is NaN."""
     null = np.isnan(lon) | np.isnan(lat)
     rec = np.empty(len(lon), dtype=[("bo", "u1"), ("type", "<u4"), ("srid", "<u4"),

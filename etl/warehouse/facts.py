@@ -98,7 +98,7 @@ def create_stage(db: psycopg.Connection, stage: str, table: str, columns: Sequen
 
 
 def copy_rows(db: psycopg.Connection, table: str, columns: Sequence[str],
-              bodies: Iterable[bytes]) -> None:
+              bodies: Iterable[bytes | memoryview]) -> None:
     """One binary COPY into ``table`` (``bodies``: encoded rows, see ``etl.pgcopy``)."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), _names(columns))
