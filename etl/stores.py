@@ -254,9 +254,13 @@ class FactStore:
 
         Dropping an index locks the whole table until the commit, so the map's readers would
         wait for the load; a table already holding data keeps its indexes and stays readable.
+        Nor are they dropped when the keys of the rows are looked up on another connection
+        (``classify``) in a table holding some already: the lock would block that connection
+        and the load would wait for itself.
         """
         self.prepared = True
-        if self.t.strict or estimated_new < BULK_MIN_ROWS:
+        keys_elsewhere = self.lookup and self.side is not None
+        if self.t.strict or keys_elsewhere or estimated_new < BULK_MIN_ROWS:
             return
         if facts.estimated_rows(self.db, self.spec.table) < BULK_MAX_EXISTING:
             self.dropped = facts.drop_secondary_indexes(self.db, self.spec.table)

@@ -243,3 +243,31 @@ def test_a_bulk_load_into_a_table_with_data_keeps_it_readable(
                        source="b", progress=reader)
     assert report.inserted == 6
     assert reader.outcome == expected
+
+
+def test_a_bulk_load_over_rows_of_its_own_source_does_not_lock_itself_out(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The keys of a load into a table holding rows of its source are looked up on a second
+    connection, chunk after chunk: such a load keeps the table's indexes, whose dropping
+    would lock that connection out (the load would wait for itself)."""
+    import threading
+
+    import etl.stores
+
+    load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv", source="a")
+    with geo_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE incident")  # reltuples = 6: a nearly empty table
+    monkeypatch.setattr(etl.stores, "BULK_MIN_ROWS", 1)
+    header, first = (DATA / "incidents_good.csv").read_text().splitlines()[:2]
+    path = tmp_path / "more.csv"
+    path.write_text("\n".join([header] + [first.replace("RS-2024-0001", f"RS-2024-9{i:03d}")
+                                          for i in range(250)]) + "\n")
+    done: list = []
+    load = threading.Thread(target=lambda: done.append(load_file(
+        geo_engine, geo_settings.model_copy(update={"load_chunk_rows": 100}), "incidents", path,
+        source="a")), daemon=True)
+    load.start()
+    load.join(180)
+    assert done, "the load did not finish: it waited for its own lock"
+    assert (done[0].inserted, done[0].status) == (250, "succeeded")
