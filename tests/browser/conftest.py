@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from dash.testing.wait import until
@@ -69,7 +70,10 @@ def login_browser(dash_duo: Any, username: str, password: str = TEST_PASSWORD) -
     driver.find_element("css selector", "#username").send_keys(username)
     driver.find_element("css selector", "#password").send_keys(password)
     driver.find_element("css selector", "#bw-login-submit").click()
-    until(lambda: driver.current_url.endswith("/healthz"), 15,
+    # the path, not the URL's end: the login page's own URL (/login?next=/healthz) ends with
+    # /healthz too, so the wait passed before the POST was answered and the test's next page
+    # raced the login's redirect (the browser then showed /healthz instead of the app)
+    until(lambda: urlsplit(driver.current_url).path == "/healthz", 15,
           msg=lambda: f"the login was refused: {driver.current_url}")
 
 
