@@ -110,7 +110,7 @@ def run(url: str, data: DemoData, *, requests: int, seed: int, say: Say = print)
             seconds, body, _ = dash.call(deps[key], {"bcp-state.data": state},
                                          ["bcp-state.data"])
             got[key] = (seconds, len(body))
-        controls = {"bcp-period.start_date": view.filters.date_from.isoformat(),
+        controls: dict[str, Any] = {"bcp-period.start_date": view.filters.date_from.isoformat(),
                     "bcp-period.end_date": view.filters.date_to.isoformat(),
                     "bcp-side.value": view.side, "bcp-flow.value": view.flow,
                     "bcp-wait.value": view.wait, "bcp-cat.value": [],

@@ -174,8 +174,8 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
         st = steps.get(key)
         if st is None:
             continue
-        ratio = f"{st.run.seconds / ref.run.seconds:.2f}×" if ref else "—"
-        body.append([st.label, secs(st.run.seconds), f"{st.rate:,.0f}", ratio,
+        vs_copy = f"{st.run.seconds / ref.run.seconds:.2f}×" if ref else "—"
+        body.append([st.label, secs(st.run.seconds), f"{st.rate:,.0f}", vs_copy,
                      mib(st.run.peak_tree_rss), mib(st.run.max_rss_single)])
     title = (f"## Load: {rows:,} incident rows" + (" (peak memory only)" if memory_only else ""))
     lines = [

@@ -138,12 +138,12 @@ def random_update(rng: np.random.Generator, centre: np.ndarray, data: DemoData,
                             p=[0.05, 0.15, 0.2, 0.3, 0.1, 0.1, 0.1]))
     end = data.last_day - timedelta(days=int(rng.integers(0, max(1, span_days // 4))))
     start = max(data.first_day, end - timedelta(days=length - 1))
-    cats = ()
+    cats: tuple[str, ...] = ()
     if rng.random() < 0.5:
         k = int(rng.integers(1, 3))
         cats = tuple(str(c) for c in rng.choice(INCIDENT_CATEGORIES, size=k, replace=False))
     subs = (str(rng.choice(choices.subtypes)),) if choices.subtypes and rng.random() < 0.1 else ()
-    countries = ()
+    countries: tuple[str, ...] = ()
     if choices.countries and rng.random() < 0.3:
         k = int(rng.integers(1, 3))
         countries = tuple(str(c) for c in rng.choice(choices.countries, size=k, replace=False))
@@ -395,7 +395,7 @@ def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, see
             "situation-refresh.data": refresh, "situation-map.center": upd["center"],
         }
         changed = ["situation-map.bounds", "situation-map.zoom", "situation-filters.data"]
-        got: dict[str, tuple[float, int, int]] = {}
+        got: dict[str, tuple[float, int, int, int]] = {}  # seconds, bytes, features, wire bytes
         urls: dict[str, Any] = {}
         clustered = False
         for key, dep in (("incidents", cb_incidents), ("hotspots", cb_hotspots),

@@ -11,6 +11,7 @@ import re
 import dash
 import flask
 from sqlalchemy import text
+from werkzeug.wrappers import Response
 
 from dashboard.components import layers
 from dashboard.guard import Param, query_args
@@ -92,7 +93,7 @@ def patrol(pair: tuple[str, ...], country: tuple[str, ...]) -> flask.Response:
 
 
 @query_args()
-def favicon() -> flask.Response:
+def favicon() -> Response:
     """``/favicon.ico``: browsers ask for it on every document without an icon link (a data
     URL's JSON or GeoJSON opened in a tab); Dash serves the app's icon at ``/_favicon.ico``."""
     return flask.redirect(dash.get_relative_path("/_favicon.ico"), code=301)
