@@ -77,7 +77,7 @@ test: install browser-deps pdf-deps
 
 lint: install
 	$(BIN)/ruff check etl dashboard tests bench geodata
-	$(BIN)/mypy etl dashboard
+	$(BIN)/mypy --cache-dir var/mypy etl dashboard bench
 
 bench: install
 	$(BIN)/python -m bench
