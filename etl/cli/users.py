@@ -101,8 +101,7 @@ def set_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @safe
 def disable(ctx: click.Context, name: str) -> None:
     """Disable NAME: no login, sessions and API tokens stop working at once."""
-    accounts.set_disabled(get_engine(settings_from(ctx)), name, True)
-    click.echo(f"{name.lower()} disabled")
+    _set_disabled(ctx, name, True)
 
 
 @users.command("enable")
@@ -111,8 +110,12 @@ def disable(ctx: click.Context, name: str) -> None:
 @safe
 def enable(ctx: click.Context, name: str) -> None:
     """Enable NAME again (a disabled user's tokens work again unless revoked)."""
-    accounts.set_disabled(get_engine(settings_from(ctx)), name, False)
-    click.echo(f"{name.lower()} enabled")
+    _set_disabled(ctx, name, False)
+
+
+def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
+    accounts.set_disabled(get_engine(settings_from(ctx)), name, disabled)
+    click.echo(f"{name.lower()} {'disabled' if disabled else 'enabled'}")
 
 
 @users.command("token")
