@@ -78,6 +78,7 @@ def locust_exe(root: Path, say: Any = print) -> Path:
 def prepare_updates(url: str, data: DemoData, count: int, seed: int) -> list[list[dict[str, Any]]]:
     """``count`` random map updates, each the list of requests a browser sends for it."""
     from bench import map as map_bench
+    from bench.client import DashClient, callback_payload, logged_in
     from dashboard.app import create_app
     from dashboard.components.situation_map import reference_url
     from dashboard.queries import gateway, incidents, reference
@@ -86,7 +87,7 @@ def prepare_updates(url: str, data: DemoData, count: int, seed: int) -> list[lis
     from dashboard.viewstate import LAYERS
 
     app = create_app(map_bench.settings_for(url))
-    dash = map_bench.DashClient(map_bench.logged_in(app, url))
+    dash = DashClient(logged_in(app, url))
     engine = app.server.extensions["borderwatch"].engine
     with gateway.scoped(Scope.full("bench")):  # what the updates may ask for: everything
         ext = incidents.extent(engine)
@@ -106,7 +107,7 @@ def prepare_updates(url: str, data: DemoData, count: int, seed: int) -> list[lis
                   "situation-map.zoom": upd["zoom"], "situation-layers.overlays": list(LAYERS.values()),
                   "situation-refresh.data": {"watermark": ext.max_id, "new_ids": []}}
         requests = [{"method": "POST", "path": "/_dash-update-component", "name": name,
-                     "body": json.dumps(map_bench.callback_payload(dash.callback(output), values, changed))}
+                     "body": json.dumps(callback_payload(dash.callback(output), values, changed))}
                     for name, output in (("incidents callback", "situation-points.data"),
                                          ("density callback", "situation-density.data"),
                                          ("feed callback", "situation-feed.children"))]

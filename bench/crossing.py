@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from bench.client import WARMUP, DashClient, Timings, logged_in
 from bench.data import DemoData
-from bench.env import bench_user, settings_for
-from bench.map import DashClient
+from bench.env import settings_for
 from bench.measure import Summary
 from bench.report import Section, Target, ms, table
 
@@ -82,20 +82,13 @@ def run(url: str, data: DemoData, *, requests: int, seed: int, say: Say = print)
         from etl.warehouse.schema import flow
 
         rows = conn.execute(select(func.count()).where(flow.c.bcp_code == code)).scalar_one()
-    client = app.server.test_client()
-    name, password = bench_user(url)
-    answer = client.post("/login", data={"username": name, "password": password},
-                         headers={"Accept": "application/json"})
-    if answer.status_code != 200:
-        raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
-    dash = DashClient(client)
+    dash = DashClient(logged_in(app, url))
     deps = {k: dash.callback(v) for k, v in CALLBACKS.items()}
     rng = np.random.default_rng([seed, 11])
     span = (last - first).days + 1
-    times: dict[str, list[float]] = {k: [] for k in (*DATA_CALLBACKS, "layout", "csv", "view")}
-    sizes: dict[str, list[int]] = {k: [] for k in DATA_CALLBACKS}
+    timings = Timings.of((*DATA_CALLBACKS, "layout", "csv", "view"), sized=DATA_CALLBACKS)
     say(f"crossing: {requests} random views of {code} ({rows:,} flow rows, {span} days) ...")
-    for i in range(requests + 3):
+    for i in range(requests + WARMUP):
         days = min(span, int(rng.choice([30, 90, 90, 365, 730])))
         end = first + timedelta(days=int(rng.integers(days - 1, span)))
         view = CrossingView(
@@ -110,25 +103,21 @@ def run(url: str, data: DemoData, *, requests: int, seed: int, say: Say = print)
             seconds, body, _ = dash.call(deps[key], {"bcp-state.data": state},
                                          ["bcp-state.data"])
             got[key] = (seconds, len(body))
-        controls: dict[str, Any] = {"bcp-period.start_date": view.filters.date_from.isoformat(),
-                    "bcp-period.end_date": view.filters.date_to.isoformat(),
-                    "bcp-side.value": view.side, "bcp-flow.value": view.flow,
-                    "bcp-wait.value": view.wait, "bcp-cat.value": [],
-                    "bcp-radius.value": view.radius_km, "bcp-near.value": view.near,
-                    "bcp-state.data": state}
+        controls: dict[str, Any] = {
+            "bcp-period.start_date": view.filters.date_from.isoformat(),
+            "bcp-period.end_date": view.filters.date_to.isoformat(),
+            "bcp-side.value": view.side, "bcp-flow.value": view.flow,
+            "bcp-wait.value": view.wait, "bcp-cat.value": [],
+            "bcp-radius.value": view.radius_km, "bcp-near.value": view.near,
+            "bcp-state.data": state}
         seconds, _, _ = dash.call(deps["view"], controls, ["bcp-flow.value"])
         got["view"] = (seconds, 0)
         seconds, _ = dash.get(f"/bcp/{code}{view.to_query()}")
         got["layout"] = (seconds, 0)
         seconds, _ = dash.get(f"/api/bcp/{code}/flows.csv{view.to_query()}")
         got["csv"] = (seconds, 0)
-        if i < 3:
-            continue
-        for key, (seconds, size) in got.items():
-            times[key].append(seconds)
-            if key in sizes:
-                sizes[key].append(size)
-    return _section(data, code, rows, span, requests, times, sizes)
+        timings.record(i, got)
+    return _section(data, code, rows, span, requests, timings.times, timings.sizes)
 
 
 def _section(data: DemoData, code: str, rows: int, span: int, requests: int,
@@ -142,7 +131,7 @@ def _section(data: DemoData, code: str, rows: int, span: int, requests: int,
     lines = [
         f"## Crossing page, {data.rows:,} incidents", "",
         f"The busiest crossing, `{code}` ({rows:,} flow rows of both sides over {span} days). "
-        f"{requests} random views after 3 warm-up ones (a period of 30, 90, 365 or 730 days, "
+        f"{requests} random views after {WARMUP} warm-up ones (a period of 30, 90, 365 or 730 days, "
         "either reporting side, any traffic and vehicle category, a radius of 2-25 km or the "
         "border section), each callback as Dash's renderer sends it, through the real server "
         "(Flask test client, in process, no network).", "",

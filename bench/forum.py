@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from bench.client import WARMUP, DashClient, Timings, logged_in
 from bench.data import DemoData
-from bench.env import BenchCluster, bench_user, engine_for, settings_for
-from bench.map import DashClient
+from bench.env import BenchCluster, engine_for, settings_for
 from bench.measure import Summary
 from bench.report import Section, Target, ms, secs, table
 from etl.runs import file_checksum
@@ -79,7 +79,7 @@ def run(url: str, data: DemoData, *, repeats: int, requests: int, seed: int,
     engine = app.server.extensions["borderwatch"].engine
     with app.server.app_context(), gateway.scoped(Scope.full("bench")):
         pack = _briefing(engine, repeats, say)
-        page = _page(app, engine, requests, seed, say, bench_user(url))
+        page = _page(app, engine, url, requests, seed, say)
     return _section(data, pack, page)
 
 
@@ -129,17 +129,12 @@ def _briefing(engine: Any, repeats: int, say: Say) -> dict[str, Any]:
 # -- the page ---------------------------------------------------------------------------------
 
 
-def _page(app: Any, engine: Any, requests: int, seed: int, say: Say, user: tuple[str, str]
+def _page(app: Any, engine: Any, url: str, requests: int, seed: int, say: Say
           ) -> dict[str, Any]:
     from dashboard.queries import benchmarks as bq
     from dashboard.queries import incidents
 
-    client = app.server.test_client()
-    answer = client.post("/login", data={"username": user[0], "password": user[1]},
-                         headers={"Accept": "application/json"})
-    if answer.status_code != 200:
-        raise RuntimeError(f"the benchmark user could not log in ({answer.status_code})")
-    dash = DashClient(client)
+    dash = DashClient(logged_in(app, url))
     cb_round = dash.callback("bench-map.figure")
     cb_country = dash.callback("bench-drill-title.children")
     cb_url = dash.callback("bench-query.data")
@@ -149,11 +144,10 @@ def _page(app: Any, engine: Any, requests: int, seed: int, say: Say, user: tuple
     if not rounds or ext.first is None or ext.last is None:
         raise RuntimeError("the benchmark warehouse holds no assessment or no incident")
     rng = np.random.default_rng([seed, 12])
-    times: dict[str, list[float]] = {"round": [], "country": [], "url": [], "layout": []}
-    sizes: dict[str, list[int]] = {"round": [], "country": []}
+    timings = Timings.of(("round", "country", "url", "layout"), sized=("round", "country"))
     say(f"forum: {requests} random page updates ...")
     span = (ext.last - ext.first).days
-    for i in range(requests + 3):
+    for i in range(requests + WARMUP):
         days = int(rng.choice([30, 90, 90, 365]))
         end = ext.first + timedelta(days=int(rng.integers(min(days, span), span + 1)))
         start = end - timedelta(days=days - 1)
@@ -161,7 +155,7 @@ def _page(app: Any, engine: Any, requests: int, seed: int, say: Say, user: tuple
                   "bench-country.value": str(rng.choice(countries)),
                   "bench-period.start_date": start.isoformat(),
                   "bench-period.end_date": end.isoformat()}
-        got = {}
+        got: dict[str, tuple[float, int]] = {}
         for key, dep, changed in (("round", cb_round, ["bench-round.value"]),
                                   ("country", cb_country, ["bench-country.value"]),
                                   ("url", cb_url, ["bench-round.value"])):
@@ -169,13 +163,8 @@ def _page(app: Any, engine: Any, requests: int, seed: int, say: Say, user: tuple
             got[key] = (seconds, len(body))
         seconds, _ = dash.get(f"/benchmarks?round={values['bench-round.value']}")
         got["layout"] = (seconds, 0)
-        if i < 3:
-            continue
-        for key, (seconds, size) in got.items():
-            times[key].append(seconds)
-            if key in sizes:
-                sizes[key].append(size)
-    return {"requests": requests, "times": times, "sizes": sizes}
+        timings.record(i, got)
+    return {"requests": requests, "times": timings.times, "sizes": timings.sizes}
 
 
 def _section(data: DemoData, pack: dict[str, Any], page: dict[str, Any]) -> Section:
@@ -203,7 +192,7 @@ def _section(data: DemoData, pack: dict[str, Any], page: dict[str, Any]) -> Sect
         f"counted from `incident` alone (no rollup) take {secs(pack['naive_incident_figures_s'])}"
         f"; the whole pack is {total.max / max(pack['naive_incident_figures_s'], 1e-9):.1f}× "
         "that query.", "",
-        f"**Benchmarks page**: {page['requests']} random updates after 3 warm-up ones (random "
+        f"**Benchmarks page**: {page['requests']} random updates after {WARMUP} warm-up ones (random "
         "round, administration and a period of 30, 90 or 365 days), each callback as Dash's "
         "renderer sends it, through the real server (Flask test client, in process, no "
         "network).", "",
