@@ -155,21 +155,16 @@ def header_panel(head: dict[str, Any], map_href: str, link: Callable[[str], str]
 # --------------------------------------------------------------------------------- tables
 
 
+#: Format kinds of a number column: the format of its value as a float.
+NUMBER_FORMATS = {"int": "{:,.0f}", "pct": "{:+.1f} %", "share": "{:.0f} %", "num": "{:,.1f}",
+                  "rate": "{:,.2f}", "z": "{:+.1f}"}
+
+
 def _fmt(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
-    if kind == "int":
-        return f"{float(value):,.0f}"
-    if kind == "pct":
-        return f"{float(value):+.1f} %"
-    if kind == "share":
-        return f"{float(value):.0f} %"
-    if kind == "num":
-        return f"{float(value):,.1f}"
-    if kind == "rate":
-        return f"{float(value):,.2f}"
-    if kind == "z":
-        return f"{float(value):+.1f}"
+    if kind in NUMBER_FORMATS:
+        return NUMBER_FORMATS[kind].format(float(value))
     if kind == "date":
         return value.strftime("%a %d %b %Y") if isinstance(value, date | datetime) else str(value)
     if kind == "time":

@@ -89,6 +89,14 @@ def _graph(ids: PageIds, name: str) -> dcc.Loading:
                                  figure=charts.empty_figure("Loading…")), type="dot")
 
 
+def _table(ids: PageIds, name: str, title: str | None = None) -> list[Any]:
+    """Where the callback of section ``name`` puts its table (under ``title``) and the links
+    of its CSVs."""
+    heading = [html.H3(title)] if title else []
+    return [*heading, html.Div(id=ids(f"{name}-table")),
+            html.Div(id=ids(f"{name}-csv"), className="bw-csvs")]
+
+
 def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: float,
              layer_base: str) -> list[html.Section]:
     section_id = (head.get("section") or {}).get("section_id")
@@ -99,9 +107,7 @@ def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: 
          "seasonal baseline; crosses mark anomalies. ",
          html.Span(method_sentence(anomaly_z), id=ids("method"))],
         _graph(ids, "flows-graph"),
-        html.H3("Flagged days"),
-        html.Div(id=ids("flows-table")),
-        html.Div(id=ids("flows-csv"), className="bw-csvs"),
+        *_table(ids, "flows", "Flagged days"),
     )
     waits = parts.section(
         "Waiting times", ids("waits-section"),
@@ -112,9 +118,7 @@ def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: 
                                  options=[{"label": f" {c}", "value": c} for c in WAIT_CHOICES])],
                  className="bw-field"),
         _graph(ids, "waits-graph"),
-        html.H3("Share of days in each band"),
-        html.Div(id=ids("waits-table")),
-        html.Div(id=ids("waits-csv"), className="bw-csvs"),
+        *_table(ids, "waits", "Share of days in each band"),
     )
     mirror = parts.section(
         "Mirror reconciliation", ids("mirror-section"),
@@ -122,9 +126,7 @@ def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: 
         "traffic chosen above. Days whose gap passes the threshold are flagged.",
         html.Div(id=ids("mirror-note"), className="bw-note"),
         _graph(ids, "mirror-graph"),
-        html.H3("Flagged days"),
-        html.Div(id=ids("mirror-table")),
-        html.Div(id=ids("mirror-csv"), className="bw-csvs"),
+        *_table(ids, "mirror", "Flagged days"),
     )
     scope_options = [{"label": " within the radius", "value": "radius"}]
     if section_id:
@@ -146,9 +148,7 @@ def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: 
         ], className="bw-row"),
         html.Div([_mini_map(ids, head, view, layer_base), _graph(ids, "incidents-graph")],
                  className="bw-split"),
-        html.H3(f"Incidents (newest {LIST_ROWS} shown)"),
-        html.Div(id=ids("incidents-table")),
-        html.Div(id=ids("incidents-csv"), className="bw-csvs"),
+        *_table(ids, "incidents", f"Incidents (newest {LIST_ROWS} shown)"),
     )
     risk = parts.section(
         "Risk and facilitation", ids("risk-section"),
@@ -157,8 +157,7 @@ def sections(ids: PageIds, head: dict[str, Any], view: CrossingView, anomaly_z: 
         "time of vehicles, for this crossing and its peers: up and to the left, a post finds "
         "more without making people wait longer.",
         _graph(ids, "risk-graph"),
-        html.Div(id=ids("risk-table")),
-        html.Div(id=ids("risk-csv"), className="bw-csvs"),
+        *_table(ids, "risk"),
     )
     return [flows, waits, mirror, near, risk]
 

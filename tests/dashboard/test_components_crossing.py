@@ -72,6 +72,15 @@ def test_data_table_formats_and_counts_what_it_hides() -> None:
     assert text_of(data_table(frame.iloc[:0], [("n", "Count", "int")], empty="Nothing.")) == "Nothing."
 
 
+def test_data_table_writes_each_number_kind() -> None:
+    frame = pd.DataFrame({"v": [12345.678, -3.25]})
+    kinds = {"int": ["12,346", "-3"], "pct": ["+12345.7 %", "-3.2 %"], "share": ["12346 %", "-3 %"],
+             "num": ["12,345.7", "-3.2"], "rate": ["12,345.68", "-3.25"], "z": ["+12345.7", "-3.2"]}
+    for kind, expected in kinds.items():
+        table = data_table(frame, [("v", "Value", kind)], empty="none")
+        cells = [text_of(td) for td in find_all(table, lambda c: type(c).__name__ == "Td")]
+        assert cells == expected, kind
+
 def _flow_table() -> pd.DataFrame:
     days = pd.date_range("2024-05-01", periods=10, freq="D")
     rows = []
