@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 from pydantic import SecretStr
 
-from dashboard.auth.secret import secret_key
-from dashboard.briefing.command import briefing
 from etl.cli import cli_group
 from etl.cli.common import safe, settings_from
 from etl.settings import Settings
@@ -43,6 +41,8 @@ def _gunicorn(settings: Settings, workers: int, threads: int) -> None:
 @safe
 def serve(ctx: click.Context, workers: int, threads: int, debug: bool) -> None:
     """Serve the dashboard at BORDERWATCH_HOST:BORDERWATCH_PORT (default 127.0.0.1:8050)."""
+    from dashboard.auth.secret import secret_key  # the web stack: not imported by data commands
+
     settings = settings_from(ctx)
     # Resolve (and, when embedded, start) the warehouse once, before any worker exists.
     settings = settings.model_copy(update={"database_url": SecretStr(database_url(settings))})
@@ -59,7 +59,7 @@ def serve(ctx: click.Context, workers: int, threads: int, debug: bool) -> None:
         _gunicorn(settings, workers, threads)
 
 
-cli_group.add_command(briefing)
+cli_group.add_lazy("briefing", "dashboard.briefing.command:briefing")
 
 
 def main() -> None:

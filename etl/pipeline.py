@@ -78,14 +78,14 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
             if staging and len(result.accepted_rows):
                 accepted = result.accepted
                 classes = None
+                estimate = int(report.read * chunk.total / chunk.done) if chunk.done else 0
                 if classify is not None:  # unchanged rows are not enriched, nor written
                     with clock("classify keys"):
-                        classes = classify(accepted, run.conn.engine)
+                        classes = classify(accepted, run.conn.engine, estimate)
                 if geo is not None:
                     with clock("enrich"):
                         _enrich(geo, accepted, None if classes is None else classes.written,
                                 radius_m)
-                estimate = int(report.read * chunk.total / chunk.done) if chunk.done else 0
                 with clock("wait for the writer"):
                     writer.submit(partial(store.write, accepted, estimate, classes))
             run.progress.update(chunk.done, chunk.total, report.read)

@@ -32,6 +32,7 @@ from etl.validate import References, SourceSpec
 from etl.warehouse import facts
 from etl.warehouse.engine import side_connection
 from etl.warehouse.facts import TableColumn
+from etl.warehouse.stored_keys import TEXT_TYPES, StoredKeys, key_digest, key_texts
 from etl.warehouse.upserts import upsert_rows
 
 #: A load whose new rows reach this many, into a table holding fewer than
@@ -151,13 +152,6 @@ def _plan(t: Target, columns: dict[str, TableColumn]) -> list[_Out]:
                                       and o.col.typname not in fixed))
 
 
-def _key_text(values: np.ndarray, kind: str) -> list[str]:
-    """Key values as text for the lookup query (dates from days since 1970)."""
-    if kind == "date":
-        return np.asarray(values, dtype="int64").astype("datetime64[D]").astype(str).tolist()
-    return [str(v) for v in values.tolist()]
-
-
 def _select(acc: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
     return {k: v[mask] for k, v in acc.items()}
 
@@ -190,19 +184,32 @@ class FactStore:
         self.scope = scope
         self.lookup = facts.has_rows(self.db, self.spec.table, scope)
         self.side: tuple[Any, psycopg.Connection] | None = None
+        self.index: StoredKeys | None = None
 
-    def classify(self, acc: dict[str, Any], engine: Any) -> Classes:
+    def classify(self, acc: dict[str, Any], engine: Any, file_rows: int = 0) -> Classes:
         """Which accepted rows are new, changed, unchanged, asked on a connection of its own
         (from any thread, before the rows are enriched: unchanged rows need no enrichment).
+        ``file_rows``: the rows the file is estimated to hold.
 
         The table as committed is what counts: writers are locked out during the load, and a
         key of this file cannot come back in a later chunk (the validator's duplicates), so
-        the rows this load wrote earlier do not matter."""
+        the rows this load wrote earlier do not matter. A file of at least a tenth of the
+        table's size reads the table's keys once (``StoredKeys``); a smaller one looks its
+        keys up chunk by chunk."""
         n = len(acc["__h1"])
         if not self.lookup:
             return Classes(np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
         if self.side is None:
             self.side = side_connection(engine, "borderwatch-key-lookup")
+            db = self.side[1]
+            if ({c.typname for c in self.key_cols} <= TEXT_TYPES
+                    and file_rows * 10 >= facts.estimated_rows(db, self.spec.table)):
+                self.index = StoredKeys(facts.stored_key_digests(
+                    db, self.spec.table, self.key_cols, self.scope))
+        if self.index is not None:
+            digests = key_digest([key_texts(acc[name], col.typname) for name, col
+                                  in zip(self.key_names, self.key_cols, strict=True)])
+            return Classes(*self.index.classify(digests, acc["__h1"]))
         return Classes(*self._classify(acc, n, self.side[1]))
 
     def close(self) -> None:
@@ -236,7 +243,7 @@ class FactStore:
     def _classify(self, acc: dict[str, Any], n: int, db: psycopg.Connection
                   ) -> tuple[np.ndarray, np.ndarray]:
         """(new, changed) masks: look the chunk's keys up in the table."""
-        texts = [_key_text(acc[name], col.typname)
+        texts = [key_texts(acc[name], col.typname)
                  for name, col in zip(self.key_names, self.key_cols, strict=True)]
         found = facts.stored_hashes(db, self.spec.table, self.key_cols, texts, self.scope)
         new = np.ones(n, dtype=bool)
@@ -287,12 +294,15 @@ class FactStore:
             return self.new, self.changed, self.unchanged
         if "bw_new" in self.staged:
             facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
-        updated = 0
+        updated = added = 0
         if "bw_changed" in self.staged:
             keys = (["source"] if self.spec.source_in_key else []) + self.keys
             updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
+            if self.index is not None:  # a key taken for another by its digest (see StoredKeys)
+                added = facts.insert_missing_from(self.db, self.spec.table, "bw_changed",
+                                                  self.names, keys)
         facts.create_indexes(self.db, self.dropped)
-        return self.new, updated, self.unchanged + self.changed - updated
+        return self.new + added, updated, self.unchanged + self.changed - updated - added
 
 
 # ------------------------------------------------------------------------ reference tables

@@ -13,6 +13,7 @@ random bits, shown once and stored as sha256 (a slow hash adds nothing to a rand
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -38,8 +39,13 @@ MAX_PASSWORD = 1024
 TOKEN_PREFIX = "bw_"
 
 _hasher = PasswordHasher()
-#: Verified against when the account does not exist, so that an unknown name takes as long.
-_DUMMY_HASH = _hasher.hash("borderwatch-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so that an unknown name takes as long
+    (made on first use: an argon2 hash costs ~0.2 s, which every CLI command paid at import)."""
+    return _hasher.hash("borderwatch-no-such-user")
 
 
 class AccountError(BorderwatchError):
@@ -300,7 +306,7 @@ def authenticate(engine: Engine, username: str, password: str, address: str, pol
             return LoginResult("limited", retry_after_s=_wait(addr["window_start"] + window, now))
         row = conn.execute(select(*_USER_COLUMNS, app_user.c.password_hash)
                            .where(app_user.c.username == name)).mappings().first()
-        good = _verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None
+        good = _verify(row["password_hash"] if row else _dummy_hash(), password) and row is not None
         if not good:
             failures = int(acct["failures"]) + 1
             locked = failures >= policy.lockout_failures

@@ -84,6 +84,28 @@ def stored_hashes(db: psycopg.Connection, table: str, keys: Sequence[TableColumn
     return [(int(o) - 1, str(h)) for o, h in db.execute(q, params).fetchall()]
 
 
+def stored_key_digests(db: psycopg.Connection, table: str, keys: Sequence[TableColumn],
+                       source: str | None) -> list[bytes]:
+    """Every row of ``table`` (of ``source``, when given) as 48 hex digits: the md5 of its
+    key's text (per key column: its length, a colon and its text, dates as ``YYYY-MM-DD``)
+    and its ``content_hash`` (zeros when it is not 16 lower-case hex digits: such a row is
+    then seen as changed, and updated). Aggregated on the server into at most 64 strings, so that the
+    client makes a handful of fetches rather than one per row."""
+    ident = sql.Identifier
+    texts = [sql.SQL("to_char({}, 'YYYY-MM-DD')" if c.typname == "date" else "{}::text").format(
+        ident(c.name)) for c in keys]
+    key = sql.SQL(" || ").join(sql.SQL("length({t})::text || ':' || {t}").format(t=t)
+                               for t in texts)
+    where = sql.SQL(" WHERE source = %s") if source is not None else sql.SQL("")
+    q = sql.SQL(
+        "SELECT string_agg(md5({key}) || CASE WHEN content_hash ~ '^[0-9a-f]{{16}}$'"
+        " THEN content_hash ELSE '0000000000000000' END, '') FROM {table}{where}"
+        " GROUP BY hashtext({first}) & 63").format(key=key, table=ident(table), where=where,
+                                                   first=texts[0])
+    rows = db.execute(q, (source,) if source is not None else ()).fetchall()
+    return [str(r[0]).encode("ascii") for r in rows if r[0]]
+
+
 def estimated_rows(db: psycopg.Connection, table: str) -> float:
     """The planner's estimate of the rows in ``table``."""
     row = db.execute(_ESTIMATE, (table,)).fetchone()
@@ -127,6 +149,19 @@ def update_from(db: psycopg.Connection, table: str, stage: str, columns: Sequenc
         "UPDATE {} AS t SET {}, updated_at = now() FROM {} s WHERE {}"
         " AND t.content_hash IS DISTINCT FROM s.content_hash"
     ).format(ident(table), sql.SQL(", ").join(sets), ident(stage), join)).rowcount)
+
+
+def insert_missing_from(db: psycopg.Connection, table: str, stage: str,
+                        columns: Sequence[str], keys: Sequence[str]) -> int:
+    """Insert the rows of the stage whose key ``table`` does not hold; the number inserted."""
+    ident = sql.Identifier
+    match = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k))
+                                  for k in keys)
+    return int(db.execute(sql.SQL(
+        "INSERT INTO {} ({}) SELECT {} FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})"
+    ).format(ident(table), _names(columns), sql.SQL(", ").join(
+        sql.SQL("s.{}").format(ident(c)) for c in columns), ident(stage), ident(table),
+        match)).rowcount)
 
 
 def drop_secondary_indexes(db: psycopg.Connection, table: str) -> list[str]:

@@ -54,7 +54,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pymannkendall
 from scipy import sparse
 
 from etl.analytics.hotspots.gistar import fdr_bh, p_two_sided, significant, z_from_sums
@@ -104,6 +103,8 @@ def trend(series: np.ndarray, alpha: float) -> int:
     values = np.asarray(series, dtype=np.float64)
     if len(values) < 3 or np.all(values == values[0]):
         return 0
+    import pymannkendall  # here, not at the top: it imports scipy.stats (~1 s for every CLI run)
+
     result = pymannkendall.original_test(values, alpha=alpha)
     if not result.h:
         return 0
