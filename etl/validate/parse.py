@@ -16,6 +16,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: ISO alpha-3 codes separated by ``;`` (the ``codes`` column kind, once normalised).
 CODES = re.compile(r"^[A-Z]{3}(?:;[A-Z]{3})*$")
@@ -66,9 +68,37 @@ def empty(v: pd.Series) -> np.ndarray:
 
 
 def has_nul(v: pd.Series, check: bool) -> np.ndarray:
+    """Mask of the values holding a NUL character (none when ``check`` is off)."""
     if not check:
         return np.zeros(len(v), dtype=bool)
+    try:  # the column as one string first: most hold no NUL, and one search is ~30x faster
+        if "\x00" not in "".join(v.to_numpy(dtype=object).tolist()):
+            return np.zeros(len(v), dtype=bool)
+    except TypeError:  # not only strings
+        pass
     return v.str.contains("\x00", regex=False, na=False).to_numpy()
+
+
+def fullmatch(v: pd.Series, pattern: re.Pattern[str], re2: str) -> np.ndarray:
+    """Mask of the string values matching ``pattern`` in whole (False for non-strings).
+
+    ``re2`` is the same pattern, anchored, for pyarrow's RE2 engine, which runs in C++ about
+    ten times faster than ``re`` over Python strings. It is used for ASCII values only: there
+    the two engines agree (``\\d`` and ``\\s`` differ beyond ASCII), and Python's ``re``
+    reads the rest."""
+    values = v.to_numpy(dtype=object)
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return v.str.fullmatch(pattern, na=False).to_numpy(dtype=bool)
+    ascii_ = pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
+    out = pc.fill_null(pc.match_substring_regex(arr, re2), False).to_numpy(zero_copy_only=False)
+    out = np.asarray(out, dtype=bool)
+    if not ascii_.all():
+        rest = np.flatnonzero(~np.asarray(ascii_, dtype=bool))
+        out[rest] = [isinstance(x, str) and pattern.fullmatch(x) is not None
+                     for x in values[rest].tolist()]
+    return out
 
 
 def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
@@ -83,6 +113,9 @@ def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
 ISO_DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?\s*"
     r"(?:Z|[+-]\d{1,2}(?::?\d{2})?)?)?", re.I)
+#: The same pattern for pyarrow (RE2), which reads ASCII text only alike (see ``fullmatch``).
+ISO_DATETIME_RE2 = "(?i)^(?:" + ISO_DATETIME.pattern.replace(
+    r"\s", r"[\t\n\x0b\x0c\r\x1c-\x1f ]") + ")$"  # re's \s over ASCII text
 _OFFSET = re.compile(r"(?:Z|([+-])(\d{1,2})(?::?(\d{2}))?)$", re.I)
 #: The largest UTC offset in use anywhere (Kiribati, +14:00), in minutes.
 MAX_OFFSET_MINUTES = 14 * 60
@@ -116,8 +149,7 @@ def parse_timestamps(v: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.
     bad_offset = np.zeros(len(v), dtype=bool)
     present = ~missing
     if present.any():
-        shaped = v.str.fullmatch(ISO_DATETIME, na=False).to_numpy(dtype=bool) & present
-        present = shaped
+        present = fullmatch(v, ISO_DATETIME, ISO_DATETIME_RE2) & present
     if not present.any():
         return out, bad_offset
     vals = v[present].to_numpy(dtype=object)
