@@ -1,4 +1,4 @@
-"""``python -m bench [all | load map render forum concurrency hotspots crossing] [--rows N] ...``:
+"""``python -m bench [all | load map roles render forum concurrency hotspots crossing] [--rows N] ...``:
 run the benchmarks, then update BENCHMARKS.md.
 
 Examples
@@ -27,7 +27,7 @@ from etl.errors import BorderwatchError
 from etl.settings import PROJECT_ROOT
 
 QUICK_ROWS, QUICK_DAYS = 2000, 14
-BENCHMARKS = ("load", "map", "render", "forum", "concurrency", "hotspots", "crossing")
+BENCHMARKS = ("load", "map", "roles", "render", "forum", "concurrency", "hotspots", "crossing")
 
 
 MEASURED = ("etl", "dashboard", "geodata", "pyproject.toml")
@@ -118,6 +118,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="forum: timed briefing packs after a warm-up (default 3; --quick: 1)")
     p.add_argument("--page-requests", type=int, default=None,
                    help="forum: random benchmarks-page updates (default 100; --quick: 5)")
+    p.add_argument("--role-requests", type=int, default=None,
+                   help="roles: random map updates per role (default 60; --quick: 5)")
     p.add_argument("--crossing-requests", type=int, default=None,
                    help="crossing: random views of the busiest crossing's page (default 100; "
                         "--quick: 5)")
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
                 say=say)))
-        if which & {"map", "render", "forum", "concurrency", "hotspots", "crossing"}:
+        if which & {"map", "roles", "render", "forum", "concurrency", "hotspots", "crossing"}:
             from bench import map as map_bench
 
             url = map_bench.ensure_loaded(bench, data, say=say)
@@ -203,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                     sections.append(measured(lambda: whatif(map_bench.run(
                         url, loaded, requests=args.requests or (12 if quick else 200),
                         baseline_requests=args.baseline_requests or (6 if quick else 60),
+                        seed=args.seed, say=say), options)))
+                if "roles" in which:
+                    from bench import roles
+
+                    sections.append(measured(lambda: whatif(roles.run(
+                        url, loaded, requests=args.role_requests or (5 if quick else 60),
                         seed=args.seed, say=say), options)))
                 if "render" in which:
                     from bench import render

@@ -16,10 +16,11 @@ from bench.env import bench_user
 WARMUP = 3
 
 
-def logged_in(app: Any, url: str) -> Any:
-    """A test client of ``app`` logged in as the benchmarks' admin (``bench.env.bench_user``)."""
+def logged_in(app: Any, url: str, role: str = "admin", country: str | None = None) -> Any:
+    """A test client of ``app`` logged in as the benchmarks' user of ``role`` (default: the
+    admin; see ``bench.env.bench_user``)."""
     client = app.server.test_client()
-    name, password = bench_user(url)
+    name, password = bench_user(url, role, country)
     answer = client.post("/login", data={"username": name, "password": password},
                          headers={"Accept": "application/json"})
     if answer.status_code != 200:

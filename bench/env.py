@@ -51,21 +51,23 @@ def settings_for(url: str, **overrides: object) -> Settings:
     return Settings(database_url=url, **overrides)  # type: ignore[arg-type]
 
 
-def bench_user(url: str) -> tuple[str, str]:
-    """``(name, password)`` of the benchmarks' dashboard admin in the warehouse at ``url``
-    (created, or given a new random password)."""
+def bench_user(url: str, role: str = "admin", country: str | None = None) -> tuple[str, str]:
+    """``(name, password)`` of the benchmarks' dashboard user of ``role`` (of ``country``,
+    for a national officer) in the warehouse at ``url`` (created, or given a new random
+    password). The admin is ``BENCH_USER``; the others are named after their role."""
     from etl.warehouse import accounts
 
+    name = BENCH_USER if role == "admin" else f"bench-{role.replace('_', '-')}"
     password = secrets.token_urlsafe(16)
     engine = engine_for(url)
     try:
-        if accounts.find_user(engine, BENCH_USER) is None:
-            accounts.add_user(engine, BENCH_USER, "admin", password)
+        if accounts.find_user(engine, name) is None:
+            accounts.add_user(engine, name, role, password, country_code=country)
         else:
-            accounts.set_password(engine, BENCH_USER, password)
+            accounts.set_password(engine, name, password)
     finally:
         engine.dispose()
-    return BENCH_USER, password
+    return name, password
 
 
 @dataclass

@@ -33,6 +33,7 @@ HOW_TO = """## How to reproduce
 make bench                        # = .venv/bin/python -m bench all (every benchmark) on 1M rows
 .venv/bin/python -m bench load --rows 3000000 --memory-only    # the 3M peak-memory run
 .venv/bin/python -m bench map render --requests 300            # any subset, any size
+.venv/bin/python -m bench roles --role-requests 100            # the map as each role sees it
 .venv/bin/python -m bench forum --briefings 5                  # briefing pack + benchmarks page
 .venv/bin/python -m bench concurrency --users 20 --seconds 60  # 20 clients, one worker profiled
 .venv/bin/python -m bench crossing --rows 50000                # crossing page at the demo size
@@ -47,7 +48,7 @@ make bench                        # = .venv/bin/python -m bench all (every bench
   `load geodata`) and loads into fresh databases made from it.
 - Input files come from the real generator, `borderwatch demo generate --incidents N --days 730
   --seed 2009`, into `var/bench/data/` (reused while size, days and seed match).
-- `map` and `render` reuse the warehouse the last `load` filled from the same file (same
+- `map`, `roles` and `render` reuse the warehouse the last `load` filled from the same file (same
   sha256), or load it first (not timed).
 - A run rewrites only the sections it measured; the others stay as they were, with their own
   date. `--quick` writes to `var/bench/BENCHMARKS.quick.md` unless `--out` says otherwise.

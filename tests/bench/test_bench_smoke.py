@@ -1,4 +1,4 @@
-"""Smoke test of the benchmarks: load, map, render, forum, hotspots and crossing run in quick mode
+"""Smoke test of the benchmarks: load, map, roles, render, forum, hotspots and crossing run in quick mode
 on a few thousand rows (one invocation, a private throwaway cluster) and write a well-formed
 report. No timing is asserted: performance is measured by ``make bench`` and written to BENCHMARKS.md."""
 
@@ -42,13 +42,14 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
 
     text = out.read_text()
     blocks = read_blocks(text)
-    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "render", "forum",
-                           "concurrency", "hotspots", f"crossing-{ROWS}"}
+    assert set(blocks) == {"machine", "load-42", f"load-{ROWS}", "map", "roles", "render",
+                           "forum", "concurrency", "hotspots", f"crossing-{ROWS}"}
     assert "kept" in blocks["load-42"], "a run keeps the sections it did not measure"
     assert len(BLOCK.findall(text)) == len(blocks)
     assert text.startswith("# borderwatch benchmarks") and "## How to reproduce" in text
     assert "| cpu |" in blocks["machine"] and "| postgis |" in blocks["machine"]
-    for key in (f"load-{ROWS}", "map", "render", "forum", "concurrency", "hotspots", f"crossing-{ROWS}"):
+    for key in (f"load-{ROWS}", "map", "roles", "render", "forum", "concurrency", "hotspots",
+                f"crossing-{ROWS}"):
         assert "*Measured " in blocks[key] and "Machine during this benchmark" in blocks[key]
         _targets(blocks[key])
 
@@ -67,6 +68,11 @@ def test_every_benchmark_runs_and_writes_its_section(tmp_path: Path) -> None:
     assert mapped["samples"]["incidents"]["seconds"]["n"] == mapped["requests"] > 0
     assert mapped["naive"]["seconds"]["n"] > 0
     assert "| incidents callback" in blocks["map"]
+
+    roles = result("roles")
+    assert set(roles["times"]) == {"admin", "national_officer", "forum_viewer"}
+    assert all(t["update"]["n"] == roles["requests"] == 5 for t in roles["times"].values())
+    assert roles["country"] and "| national officer | incidents |" in blocks["roles"]
 
     forum = result("forum")
     (pack,) = forum["briefing"]["runs"]
