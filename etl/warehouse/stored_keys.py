@@ -31,9 +31,12 @@ _NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtyp
 
 
 def key_texts(values: np.ndarray, typname: str) -> list[str]:
-    """Key values as PostgreSQL prints them (dates come as days since 1970)."""
+    """Key values as PostgreSQL prints them (dates come as days since 1970; whole numbers may
+    come as floats, as the validator gives them: 7.0 is printed 7)."""
     if typname == "date":
         return np.asarray(values, dtype="int64").astype("datetime64[D]").astype(str).tolist()
+    if typname in ("int2", "int4", "int8"):
+        return [str(int(v)) for v in values.tolist()]
     return [str(v) for v in values.tolist()]
 
 
