@@ -32,7 +32,13 @@ from etl.validate import References, SourceSpec
 from etl.warehouse import facts
 from etl.warehouse.engine import side_connection
 from etl.warehouse.facts import TableColumn
-from etl.warehouse.stored_keys import TEXT_TYPES, StoredKeys, key_digest, key_texts
+from etl.warehouse.stored_keys import (
+    MAX_ROWS,
+    TEXT_TYPES,
+    StoredKeys,
+    key_digest,
+    key_texts,
+)
 from etl.warehouse.upserts import upsert_rows
 
 #: A load whose new rows reach this many, into a table holding fewer than
@@ -194,16 +200,17 @@ class FactStore:
         The table as committed is what counts: writers are locked out during the load, and a
         key of this file cannot come back in a later chunk (the validator's duplicates), so
         the rows this load wrote earlier do not matter. A file of at least a tenth of the
-        table's size reads the table's keys once (``StoredKeys``); a smaller one looks its
-        keys up chunk by chunk."""
+        table's size reads the table's keys once (``StoredKeys``, for a table of at most
+        ``MAX_ROWS`` rows: memory); otherwise its keys are looked up chunk by chunk."""
         n = len(acc["__h1"])
         if not self.lookup:
             return Classes(np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
         if self.side is None:
             self.side = side_connection(engine, "borderwatch-key-lookup")
             db = self.side[1]
-            if ({c.typname for c in self.key_cols} <= TEXT_TYPES
-                    and file_rows * 10 >= facts.estimated_rows(db, self.spec.table)):
+            stored = facts.estimated_rows(db, self.spec.table)
+            if ({c.typname for c in self.key_cols} <= TEXT_TYPES and stored <= MAX_ROWS
+                    and file_rows * 10 >= stored):
                 self.index = StoredKeys(facts.stored_key_digests(
                     db, self.spec.table, self.key_cols, self.scope))
         if self.index is not None:

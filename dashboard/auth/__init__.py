@@ -28,7 +28,7 @@ from dashboard.auth import gate, users, views
 from dashboard.auth.secret import secret_key
 from dashboard.queries import gateway
 from etl.settings import Settings
-from etl.warehouse import audit
+from etl.warehouse import accounts, audit
 
 COOKIE = "bw_session"
 
@@ -49,6 +49,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def install(server: flask.Flask, settings: Settings, pages: Collection[str]) -> None:
     """Require a login on ``server`` (``pages``: the endpoints that serve the app's HTML)."""
+    accounts.prepare_logins()
     server.secret_key = secret_key(settings)
     server.config.update(
         SESSION_COOKIE_NAME=COOKIE,

@@ -7,7 +7,7 @@ later row with the same key and the same content is an *exact duplicate* (counte
 as ``duplicate_conflict``, naming the row it repeats.
 
 Memory: an accepted key costs 32 bytes (k1, k2, c1, row number). ``SeenKeys`` keeps the newest
-``memory_keys`` of them in memory (``MEMORY_KEYS``, about 61 MiB) and hands the older ones to a
+``memory_keys`` of them in memory (``MEMORY_KEYS``, 32 MB) and hands the older ones to a
 ``KeyStore`` (during a load a TEMP table on a second connection, see
 ``etl.warehouse.seen_keys``), so the memory of a load does not grow with the file. A
 fixed-size bit filter over the stored keys (``FILTER_BITS``, 8 MiB, two bits a key) rules out

@@ -89,7 +89,7 @@ def fullmatch(v: pd.Series, pattern: re.Pattern[str], re2: str) -> np.ndarray:
     values = v.to_numpy(dtype=object)
     try:
         arr = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
         return v.str.fullmatch(pattern, na=False).to_numpy(dtype=bool)
     ascii_ = pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
     out = pc.fill_null(pc.match_substring_regex(arr, re2), False).to_numpy(zero_copy_only=False)

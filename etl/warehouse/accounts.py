@@ -44,8 +44,15 @@ _hasher = PasswordHasher()
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the account does not exist, so that an unknown name takes as long
-    (made on first use: an argon2 hash costs ~0.2 s, which every CLI command paid at import)."""
+    (made on first use: an argon2 hash costs ~0.2 s, which every CLI command paid at import;
+    the web app makes it at start, see ``prepare_logins``)."""
     return _hasher.hash("borderwatch-no-such-user")
+
+
+def prepare_logins() -> None:
+    """Make the hash an unknown name is checked against now, so that no login pays for it
+    (the first unknown name would otherwise take ~0.2 s longer: a timing an attacker sees)."""
+    _dummy_hash()
 
 
 class AccountError(BorderwatchError):

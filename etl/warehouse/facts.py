@@ -9,7 +9,7 @@ digits of the row's content), ``attrs`` (jsonb) and ``created_at``/``updated_at`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,12 +85,12 @@ def stored_hashes(db: psycopg.Connection, table: str, keys: Sequence[TableColumn
 
 
 def stored_key_digests(db: psycopg.Connection, table: str, keys: Sequence[TableColumn],
-                       source: str | None) -> list[bytes]:
-    """Every row of ``table`` (of ``source``, when given) as 48 hex digits: the md5 of its
-    key's text (per key column: its length, a colon and its text, dates as ``YYYY-MM-DD``)
-    and its ``content_hash`` (zeros when it is not 16 lower-case hex digits: such a row is
-    then seen as changed, and updated). Aggregated on the server into at most 64 strings, so that the
-    client makes a handful of fetches rather than one per row."""
+                       source: str | None) -> Iterator[bytes]:
+    """Every row of ``table`` (of ``source``, when given) as 16 bytes: the first 8 of the md5
+    of its key's text (per key column: its length, a colon and its text, dates as
+    ``YYYY-MM-DD``) and its ``content_hash`` (zeros when it is not 16 lower-case hex digits:
+    such a row is then seen as changed, and updated). The server aggregates the rows into at
+    most 64 pieces, handed over one at a time (so the client never holds more than one)."""
     ident = sql.Identifier
     texts = [sql.SQL("to_char({}, 'YYYY-MM-DD')" if c.typname == "date" else "{}::text").format(
         ident(c.name)) for c in keys]
@@ -98,12 +98,14 @@ def stored_key_digests(db: psycopg.Connection, table: str, keys: Sequence[TableC
                                for t in texts)
     where = sql.SQL(" WHERE source = %s") if source is not None else sql.SQL("")
     q = sql.SQL(
-        "SELECT string_agg(md5({key}) || CASE WHEN content_hash ~ '^[0-9a-f]{{16}}$'"
-        " THEN content_hash ELSE '0000000000000000' END, '') FROM {table}{where}"
-        " GROUP BY hashtext({first}) & 63").format(key=key, table=ident(table), where=where,
-                                                   first=texts[0])
-    rows = db.execute(q, (source,) if source is not None else ()).fetchall()
-    return [str(r[0]).encode("ascii") for r in rows if r[0]]
+        "SELECT string_agg(decode(left(md5({key}), 16) || CASE WHEN content_hash ~"
+        " '^[0-9a-f]{{16}}$' THEN content_hash ELSE '0000000000000000' END, 'hex'), ''::bytea)"
+        " FROM {table}{where} GROUP BY hashtext({first}) & 63").format(
+        key=key, table=ident(table), where=where, first=texts[0])
+    with db.cursor(binary=True) as cur:
+        for (piece,) in cur.stream(q, (source,) if source is not None else ()):
+            if piece:
+                yield bytes(piece)
 
 
 def estimated_rows(db: psycopg.Connection, table: str) -> float:

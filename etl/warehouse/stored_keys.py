@@ -26,8 +26,9 @@ import numpy as np
 
 #: Key column types whose printed text :func:`key_texts` reproduces exactly.
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "int2", "int4", "int8", "date"})
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+#: Largest table (planner's estimate of its rows) whose keys are read into memory: about
+#: 120 MB at the peak of building the index.
+MAX_ROWS = 3_000_000
 
 
 def key_texts(values: np.ndarray, typname: str) -> list[str]:
@@ -52,29 +53,24 @@ def key_digest(texts: Sequence[list[str]]) -> np.ndarray:
     return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
 
 
-def hex_words(digits: np.ndarray) -> np.ndarray:
-    """Rows of 16 lower-case hex digits (uint8 codes) as the uint64 they spell."""
-    nibbles = _NIBBLE[digits]
-    if (nibbles == 255).any():
-        raise ValueError("not lower-case hex digits")
-    out = np.zeros(len(digits), dtype=np.uint64)
-    for i in range(16):
-        out = (out << np.uint64(4)) | nibbles[:, i].astype(np.uint64)
-    return out
-
-
 class StoredKeys:
     """Sorted key digests of a table's rows, with their content hashes."""
 
-    def __init__(self, blobs: Iterable[bytes]) -> None:
-        rows = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-        if len(rows) % 48:
-            raise ValueError("stored key digests are not 48 hex digits per row")
-        rows = rows.reshape(-1, 48)
-        keys = hex_words(rows[:, :16])
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.contents = hex_words(rows[:, 32:])[order]
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        keys, contents = [], []
+        for piece in pieces:  # 16 bytes a row: key digest, content hash (big-endian)
+            if len(piece) % 16:
+                raise ValueError("stored key digests are not 16 bytes per row")
+            rows = np.frombuffer(piece, dtype=">u8").reshape(-1, 2)
+            keys.append(rows[:, 0].astype(np.uint64))
+            contents.append(rows[:, 1].astype(np.uint64))
+        key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+        content = np.concatenate(contents) if contents else np.zeros(0, dtype=np.uint64)
+        del keys, contents
+        order = np.argsort(key)
+        self.keys = key[order]
+        del key
+        self.contents = content[order]
         #: Positions whose digest the next position shares (collisions: almost never any).
         self.shared = np.flatnonzero(self.keys[1:] == self.keys[:-1])
 

@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from etl import stores
+from etl import enrich, stores
 from etl.load import load_file
 from etl.settings import Settings
 from etl.warehouse import facts
-from etl.warehouse.stored_keys import StoredKeys, hex_words, key_digest, key_texts
+from etl.warehouse.stored_keys import StoredKeys, key_digest, key_texts
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q
 
@@ -52,7 +52,7 @@ def test_python_digests_equal_the_servers(geo_engine: Engine) -> None:
 
 def test_classify_new_changed_unchanged_and_shared_digests() -> None:
     def blob(key: int, content: int) -> bytes:
-        return (f"{key:016x}" + "0" * 16 + f"{content:016x}").encode()
+        return key.to_bytes(8, "big") + content.to_bytes(8, "big")
 
     index = StoredKeys([blob(5, 50) + blob(9, 90), blob(5, 51)])  # digest 5 is shared
     keys = np.array([5, 5, 5, 9, 9, 7], dtype=np.uint64)
@@ -60,7 +60,6 @@ def test_classify_new_changed_unchanged_and_shared_digests() -> None:
     new, changed = index.classify(keys, contents)
     assert new.tolist() == [False, False, False, False, False, True]
     assert changed.tolist() == [False, False, True, False, True, False]
-    assert hex_words(np.frombuffer(b"00000000000000ff", dtype=np.uint8).reshape(1, 16))[0] == 255
     with pytest.raises(ValueError):
         StoredKeys([b"0" * 47])
 
@@ -69,15 +68,20 @@ def test_classify_new_changed_unchanged_and_shared_digests() -> None:
 def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settings,
                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         way: str) -> None:
+    built: list[StoredKeys] = []
+
+    class Spy(StoredKeys):
+        def __init__(self, pieces: list[bytes]) -> None:
+            super().__init__(pieces)
+            built.append(self)
+            if way == "every digest shared":  # the worst collision: every key has one digest
+                self.keys = np.zeros_like(self.keys)
+                self.shared = np.arange(len(self.keys) - 1)
+
+    monkeypatch.setattr(stores, "StoredKeys", Spy)
     if way == "per chunk":  # a file small against the table: keys looked up chunk by chunk
         monkeypatch.setattr(facts, "estimated_rows", lambda db, table: 1e12)
-    if way == "every digest shared":  # the worst collision: every key has one digest
-        class Shared(StoredKeys):
-            def __init__(self, blobs: list[bytes]) -> None:
-                super().__init__(blobs)
-                self.keys = np.zeros_like(self.keys)
-
-        monkeypatch.setattr(stores, "StoredKeys", Shared)
+    if way == "every digest shared":
         monkeypatch.setattr(stores, "key_digest",
                             lambda texts: np.zeros(len(texts[0]), dtype=np.uint64))
     first = load_file(geo_engine, geo_settings, "incidents", DATA / "incidents_good.csv")
@@ -87,8 +91,18 @@ def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settin
     lines.append(lines[2].replace("RS-2024-0002", "RS-2024-9999"))  # one new row
     edited = tmp_path / "incidents_good.csv"  # the same name: the same source
     edited.write_text("\n".join(lines) + "\n")
+    enriched: list[int] = []
+    real = enrich.enrich_points
+
+    def counting(geo, lon, lat, **kw):  # type: ignore[no-untyped-def]
+        enriched.append(len(np.asarray(lon)))
+        return real(geo, lon, lat, **kw)
+
+    monkeypatch.setattr(enrich, "enrich_points", counting)
     again = load_file(geo_engine, geo_settings, "incidents", edited)
     assert (again.inserted, again.updated, again.unchanged) == (1, 1, 5)
+    assert sum(enriched) == 2  # classified right: only the new and the changed row enriched
+    assert len(built) == (0 if way == "per chunk" else 1)  # the way asked for was taken
     assert _q(geo_engine, "SELECT incident_id, persons FROM incident WHERE incident_id IN "
                           "('RS-2024-0001', 'RS-2024-0002', 'RS-2024-9999') ORDER BY 1") == [
         ("RS-2024-0001", 13), ("RS-2024-0002", 3), ("RS-2024-9999", 3)]
