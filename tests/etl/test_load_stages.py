@@ -6,29 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
 from sqlalchemy import Engine
 
-from etl import enrich
 from etl.load import load_file
 from etl.settings import Settings
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q
-
-
-@pytest.fixture
-def enriched(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Points handed to enrichment, per call."""
-    calls: list[int] = []
-    real = enrich.enrich_points
-
-    def counting(geo, lon, lat, **kw):  # type: ignore[no-untyped-def]
-        calls.append(len(np.asarray(lon)))
-        return real(geo, lon, lat, **kw)
-
-    monkeypatch.setattr(enrich, "enrich_points", counting)
-    return calls
 
 
 def test_a_reload_enriches_only_new_and_changed_rows(

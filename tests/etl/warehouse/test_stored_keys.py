@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from etl import enrich, stores
+from etl import stores
 from etl.load import load_file
 from etl.settings import Settings
 from etl.warehouse import facts
@@ -67,7 +67,7 @@ def test_classify_new_changed_unchanged_and_shared_digests() -> None:
 @pytest.mark.parametrize("way", ["read once", "per chunk", "every digest shared"])
 def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settings,
                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        way: str) -> None:
+                                        enriched: list[int], way: str) -> None:
     built: list[StoredKeys] = []
 
     class Spy(StoredKeys):
@@ -91,14 +91,7 @@ def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settin
     lines.append(lines[2].replace("RS-2024-0002", "RS-2024-9999"))  # one new row
     edited = tmp_path / "incidents_good.csv"  # the same name: the same source
     edited.write_text("\n".join(lines) + "\n")
-    enriched: list[int] = []
-    real = enrich.enrich_points
-
-    def counting(geo, lon, lat, **kw):  # type: ignore[no-untyped-def]
-        enriched.append(len(np.asarray(lon)))
-        return real(geo, lon, lat, **kw)
-
-    monkeypatch.setattr(enrich, "enrich_points", counting)
+    enriched.clear()
     again = load_file(geo_engine, geo_settings, "incidents", edited)
     assert (again.inserted, again.updated, again.unchanged) == (1, 1, 5)
     assert sum(enriched) == 2  # classified right: only the new and the changed row enriched
