@@ -155,6 +155,33 @@ def random_update(rng: np.random.Generator, centre: np.ndarray, data: DemoData,
             "filters": filters}
 
 
+def choices_of(engine: Any) -> Choices:
+    """What random filters pick from, read from the warehouse (in the caller's scope)."""
+    from dashboard.queries import incidents, reference
+
+    return Choices(
+        countries=[c["iso2"] for c in reference.country_options(engine) if c["is_target"]],
+        pairs=[p["pair_id"] for p in reference.pair_options(engine)],
+        subtypes=sorted({s for subs in incidents.subtypes(engine).values() for s in subs}),
+    )
+
+
+#: The map's inputs a random update changes (as Dash's renderer reports them).
+CHANGED = ["situation-map.bounds", "situation-map.zoom", "situation-filters.data"]
+
+
+def update_values(upd: dict[str, Any], watermark: int) -> dict[str, Any]:
+    """The map's input values for one random update, every layer on."""
+    from dashboard.viewstate import LAYERS
+
+    return {
+        "situation-filters.data": upd["filters"].to_dict(), "situation-map.bounds": upd["bounds"],
+        "situation-map.zoom": upd["zoom"], "situation-layers.overlays": list(LAYERS.values()),
+        "situation-refresh.data": {"watermark": watermark, "new_ids": []},
+        "situation-map.center": upd["center"],
+    }
+
+
 def count_features(obj: Any) -> int:
     """GeoJSON features anywhere in a decoded response."""
     if isinstance(obj, dict):
@@ -244,8 +271,7 @@ def run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed
 def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, seed: int,
          say: Say) -> Section:
     from dashboard.app import create_app
-    from dashboard.queries import incidents, reference
-    from dashboard.viewstate import LAYERS
+    from dashboard.queries import incidents
 
     settings = settings_for(url)
     app = create_app(settings)
@@ -257,15 +283,9 @@ def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, see
     cb_feed = dash.callback("situation-feed.children")
     cb_refs = dash.callback("situation-sections.url")
     ext = incidents.extent(read_engine)
-    choices = Choices(
-        countries=[c["iso2"] for c in reference.country_options(read_engine) if c["is_target"]],
-        pairs=[p["pair_id"] for p in reference.pair_options(read_engine)],
-        subtypes=sorted({s for subs in incidents.subtypes(read_engine).values() for s in subs}),
-    )
+    choices = choices_of(read_engine)
     rng = np.random.default_rng([seed, 5])
     centres = sample_locations(data.incidents, requests + 3, seed)
-    overlays = list(LAYERS.values())
-    refresh = {"watermark": ext.max_id, "new_ids": []}
     kinds = ("incidents", "hotspots", "feed", "ref_urls", "sections", "bcps", "patrol", "basemap")
     samples = {k: Sample() for k in kinds}
     worst, sent = Sample(), Sample()
@@ -279,18 +299,13 @@ def _run(url: str, data: DemoData, *, requests: int, baseline_requests: int, see
     for i in range(requests + WARMUP):
         upd = random_update(rng, centres[i], data, choices)
         f = upd["filters"]
-        values = {
-            "situation-filters.data": f.to_dict(), "situation-map.bounds": upd["bounds"],
-            "situation-map.zoom": upd["zoom"], "situation-layers.overlays": overlays,
-            "situation-refresh.data": refresh, "situation-map.center": upd["center"],
-        }
-        changed = ["situation-map.bounds", "situation-map.zoom", "situation-filters.data"]
+        values = update_values(upd, ext.max_id)
         got: dict[str, tuple[float, int, int, int]] = {}  # seconds, bytes, features, wire bytes
         urls: dict[str, Any] = {}
         clustered = False
         for key, dep in (("incidents", cb_incidents), ("hotspots", cb_hotspots),
                          ("feed", cb_feed), ("ref_urls", cb_refs)):
-            seconds, body, decoded = dash.call(dep, values, changed)
+            seconds, body, decoded = dash.call(dep, values, CHANGED)
             got[key] = (seconds, len(body), count_features(decoded), dash.wire)
             if key == "incidents":
                 points = decoded.get("response", {}).get("situation-points", {}).get("data")

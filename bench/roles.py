@@ -23,7 +23,7 @@ from sqlalchemy import text
 from bench.client import WARMUP, DashClient, logged_in
 from bench.data import DemoData, sample_locations
 from bench.env import engine_for, settings_for
-from bench.map import P95_TARGET_S, Choices, random_update
+from bench.map import CHANGED, P95_TARGET_S, choices_of, random_update, update_values
 from bench.measure import Summary
 from bench.report import Section, Target, ms, table
 
@@ -51,19 +51,14 @@ def busiest_country(url: str) -> str:
 def run(url: str, data: DemoData, *, requests: int, seed: int, say: Say = print) -> Section:
     """Time the map's callbacks for every role; the section for BENCHMARKS.md."""
     from dashboard.app import create_app
-    from dashboard.queries import reference
+    from dashboard.queries import incidents
     from dashboard.queries.gateway import scoped
     from dashboard.queries.scope import Scope
 
     app = create_app(settings_for(url))
     engine = app.server.extensions["borderwatch"].engine
     with scoped(Scope.full("bench")):
-        from dashboard.queries import incidents
-
-        choices = Choices(
-            countries=[c["iso2"] for c in reference.country_options(engine) if c["is_target"]],
-            pairs=[p["pair_id"] for p in reference.pair_options(engine)],
-            subtypes=sorted({s for subs in incidents.subtypes(engine).values() for s in subs}))
+        choices = choices_of(engine)
         watermark = incidents.extent(engine).max_id
     country = busiest_country(url)
     rng = np.random.default_rng([seed, 5])
@@ -80,21 +75,12 @@ def run(url: str, data: DemoData, *, requests: int, seed: int, say: Say = print)
 
 def _timed(dash: DashClient, updates: list[dict[str, Any]], watermark: int
            ) -> dict[str, list[float]]:
-    from dashboard.viewstate import LAYERS
-
     deps = {name: dash.callback(output) for name, output in CALLBACKS}
     out: dict[str, list[float]] = {name: [] for name, _ in CALLBACKS}
     out["update"] = []
     for i, upd in enumerate(updates):
-        values = {
-            "situation-filters.data": upd["filters"].to_dict(),
-            "situation-map.bounds": upd["bounds"], "situation-map.zoom": upd["zoom"],
-            "situation-layers.overlays": list(LAYERS.values()),
-            "situation-refresh.data": {"watermark": watermark, "new_ids": []},
-            "situation-map.center": upd["center"],
-        }
-        changed = ["situation-map.bounds", "situation-map.zoom", "situation-filters.data"]
-        spent = {name: dash.call(deps[name], values, changed)[0] for name, _ in CALLBACKS}
+        values = update_values(upd, watermark)
+        spent = {name: dash.call(deps[name], values, CHANGED)[0] for name, _ in CALLBACKS}
         if i >= WARMUP:
             for name, seconds in spent.items():
                 out[name].append(seconds)
