@@ -1,10 +1,19 @@
 """CSV input: the header (within the limits of ``etl.reader.files``), then the rows in chunks.
 
-Rows are parsed by pandas' C reader. A row with more fields than the header keeps its surplus
-values in ``__overflow`` (the row is then rejected as ``malformed_row``); should a row carry so
-many that the fast reader gives up, the rest of the file is read with Python's ``csv`` module.
-A file holding a NUL byte is read with the ``csv`` module from the start: pandas would cut the
-value short at the NUL.
+Three readers, fastest first, each taking over where the one before cannot go on:
+
+1. **Arrow** (``pyarrow.csv``) parses in C++ outside the GIL, so the file is parsed while the
+   loader validates the rows before. It reads only well-formed rows: at the first row with
+   another number of fields than the header (or a blank-looking line, or a quote left open),
+   it stops and the next reader goes on after the rows already given.
+2. **pandas' C reader**: a row with more fields than the header keeps its surplus values in
+   ``__overflow`` (the row is then rejected as ``malformed_row``), a short row is filled with
+   empty values; should a row carry so many that it gives up, the next reader goes on.
+3. **Python's ``csv`` module**, which reads anything; a file holding a NUL byte is read with it
+   from the start (the others would cut the value short at the NUL).
+
+A row reads the same whichever reader reads it (``tests/etl/test_reader_engines.py`` checks it
+on generated files); only the time differs.
 """
 
 from __future__ import annotations
@@ -17,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from etl.errors import InputFileError
 from etl.reader.files import MAX_HEADER_BYTES, Chunk, InputFile
@@ -26,6 +38,9 @@ _PAD = 8  # spare columns for rows longer than the header
 #: Largest field the ``csv`` module reads (its default, 128 KiB, would fail a long text that
 #: pandas reads; the validator rejects text beyond its column's limit).
 FIELD_LIMIT = 1 << 30
+#: Bytes Arrow parses at a time (its blocks are then cut into chunks of ``chunk_rows``). Arrow
+#: reads up to 32 blocks ahead, so this bounds the memory of its read-ahead (32 MiB).
+ARROW_BLOCK = 1 << 20
 
 
 def open_csv(path: Path, spec: SourceSpec, chunk_rows: int) -> InputFile:
@@ -60,14 +75,96 @@ def _ends_within(text: str, lines: int) -> bool:
 
 
 def csv_chunks(inp: InputFile) -> Iterator[Chunk]:
-    """Fast path with pandas; on a row pandas cannot take, continue with the csv module."""
+    """The rows of ``inp`` by the fastest reader that can read them (see the module doc)."""
     if inp.has_nul:
         yield from _csv_module_chunks(inp, skip=0)
         return
+    yielded = 0
+    if _arrow_can_read(inp):
+        try:
+            for chunk in _arrow_chunks(inp):
+                yielded += len(chunk.frame)
+                yield chunk
+            return
+        except pa.ArrowInvalid:
+            pass  # a row Arrow does not read as pandas would: pandas from here
+    yield from _pandas_chunks(inp, skip=yielded)
+
+
+def _arrow_can_read(inp: InputFile) -> bool:
+    """Arrow skips the header by lines and cannot tell a blank-looking line from a value in a
+    file of one column; such files go to pandas."""
+    return inp.header_lines == 1 and len(inp.columns) >= 2
+
+
+def _arrow_chunks(inp: InputFile) -> Iterator[Chunk]:
+    """Well-formed rows parsed by Arrow, cut into chunks of ``chunk_rows``; raises
+    ``pyarrow.ArrowInvalid`` at the first row it cannot read as pandas would."""
+    rows = 0
+    with inp.path.open("rb") as raw:
+        done = len(raw.readline())  # the header's line (header_lines is 1)
+        raw.seek(0)
+        for table, last in _arrow_tables(raw, len(inp.columns), inp.chunk_rows):
+            done += _text_bytes(table)
+            yield Chunk(_arrow_frame(inp, table, rows),
+                        inp.total if last else min(done, raw.tell()), inp.total)
+            rows += table.num_rows
+
+
+def _arrow_tables(raw: io.BufferedReader, ncol: int, size: int
+                  ) -> Iterator[tuple[pa.Table, bool]]:
+    """Tables of ``size`` rows (the last may be shorter), each with whether it is the last."""
+    names = [f"__c{i}" for i in range(ncol)]
+    read = pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=ARROW_BLOCK)
+    parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True)
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    held: pa.Table | None = None  # a full table, given once it is known whether more follow
+    with pacsv.open_csv(raw, read_options=read, parse_options=parse,
+                        convert_options=convert) as reader:
+        for batch in reader:
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= size:
+                table = pa.Table.from_batches(pending)
+                pending = table.slice(size).to_batches()
+                count -= size
+                if held is not None:
+                    yield held, False
+                held = table.slice(0, size)
+    if count:
+        if held is not None:
+            yield held, False
+        yield pa.Table.from_batches(pending), True
+    elif held is not None:
+        yield held, True
+
+
+def _text_bytes(table: pa.Table) -> int:
+    """About the bytes of the file the rows of ``table`` took (their values, delimiters and
+    line ends; not their quotes): the progress of the read. Arrow reads ahead of the rows it
+    gives, so the file's position would overstate it (and the load's estimate of the file's
+    rows, which decides how it writes, would fall short)."""
+    values = sum(pc.sum(pc.binary_length(col)).as_py() or 0 for col in table.columns)
+    return int(values) + table.num_rows * table.num_columns
+
+
+def _arrow_frame(inp: InputFile, table: pa.Table, offset: int) -> pd.DataFrame:
+    frame = table.to_pandas()
+    frame.columns = inp.columns
+    frame[ROW] = np.arange(offset + 1, offset + len(frame) + 1)
+    return frame
+
+
+def _pandas_chunks(inp: InputFile, skip: int) -> Iterator[Chunk]:
+    """pandas from the first row (the first ``skip`` rows are read but not given); on a row
+    pandas cannot take, continue with the csv module."""
     ncol = len(inp.columns)
     pads = [f"__pad{i}" for i in range(_PAD)]
     names = [f"__c{i}" for i in range(ncol)] + pads
-    yielded = 0
+    seen = 0
     try:
         with inp.path.open("rb") as raw:
             reader = pd.read_csv(
@@ -83,15 +180,18 @@ def csv_chunks(inp: InputFile) -> Iterator[Chunk]:
                         part = next(reader, None)
                     if part is None:
                         break
-                    frame = _finish_csv_frame(inp, part, pads, yielded)
-                    yielded += len(frame)
-                    yield Chunk(frame, raw.tell(), inp.total)
+                    cut = min(len(part), max(0, skip - seen))
+                    seen += len(part)
+                    if cut < len(part):
+                        frame = _finish_csv_frame(inp, part.iloc[cut:], pads,
+                                                  seen - len(part) + cut)
+                        yield Chunk(frame, raw.tell(), inp.total)
         return
     except (pd.errors.ParserError, pd.errors.ParserWarning):
         pass  # a row longer than the header and its spare columns: slow path from here
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{inp.path.name}: not UTF-8 text ({exc.reason})") from exc
-    yield from _csv_module_chunks(inp, skip=yielded)
+    yield from _csv_module_chunks(inp, skip=max(skip, seen))
 
 
 def _finish_csv_frame(
