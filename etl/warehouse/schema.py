@@ -209,15 +209,12 @@ incident = Table(
     Index("uq_incident_source_id", "source", "incident_id", unique=True),
     Index("ix_incident_occurred_at", "occurred_at"),
     Index("ix_incident_category_time", "category", "occurred_at"),
-    Index("ix_incident_h3_r5", "h3_r5"),
-    Index("ix_incident_h3_r7", "h3_r7"),
     Index(
         "ix_incident_h3_r5_time",
         "h3_r5",
         "occurred_at",
         postgresql_include=["id", "category", "subtype", "country", "section_id", "h3_r7", "geom"],
     ),
-    Index("ix_incident_created_at", "created_at"),
     CheckConstraint(_in("category", INCIDENT_CATEGORIES), name="ck_incident_category"),
     CheckConstraint("persons IS NULL OR persons >= 0", name="ck_incident_persons"),
 )
