@@ -123,8 +123,10 @@ class ColumnChecker:
         else:
             canon = {str(c).lower(): c for c in known}
             normalise = lambda u: u.str.lower()  # noqa: E731
-        mapped = by_unique(v, lambda u: normalise(u).map(canon))
-        unknown = (mapped.isna().to_numpy()) & ~missing
+        codes, uniques = pd.factorize(v, sort=False)  # each distinct value mapped once
+        mapped_u = normalise(pd.Series(uniques, dtype=object)).map(canon)
+        mapped = mapped_u.to_numpy(dtype=object)[codes]
+        unknown = mapped_u.isna().to_numpy()[codes] & ~missing
         choices = sorted(str(c) for c in known)
         shown = v.to_numpy(dtype=object)
         what = "BCP code" if col.name == "bcp_code" else col.name
@@ -137,7 +139,7 @@ class ColumnChecker:
             return f"unknown {what} {show(val)}{hint}"
 
         self.problems.add(unknown, col.code or f"unknown_{col.name}", col.name, message)
-        self.values[col.name] = np.where(missing | unknown, None, mapped.to_numpy(dtype=object))
+        self.values[col.name] = np.where(missing | unknown, None, mapped)
 
     def _enum(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
         self._vocab(col, v, missing, set(col.choices))
