@@ -11,6 +11,7 @@ from dash import Dash, Input, Output
 from dash._callback import GLOBAL_CALLBACK_LIST, GLOBAL_CALLBACK_MAP
 from dash._pages import _path_to_page
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import auth, crossing_exports, errors, exports, guard, routes, security
 from dashboard.components.shell import ALERT_CLOSE_ID, ALERT_ID, shell
@@ -57,6 +58,22 @@ def _page_or_404(app: Dash) -> None:
     app.server.view_functions[endpoint] = page
 
 
+def _behind_proxies(server: flask.Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies (``BORDERWATCH_PROXY_HOPS``), take the client's address,
+    the scheme and the host from the ``X-Forwarded-For``, ``-Proto`` and ``-Host`` entries the
+    nearest ``hops`` proxies wrote (an entry further left came from the client: never trusted).
+
+    Nothing is read from these headers unless the setting says a proxy is there: without one,
+    any client could claim another address (and escape the per-address login limit) or https.
+    Not trusted at all: ``X-Forwarded-Port`` (the port travels in ``X-Forwarded-Host``, the
+    ``Host`` the client sent) and ``X-Forwarded-Prefix`` (the dashboard is served at the root
+    of its host: Dash's own paths would not follow a prefix).
+    """
+    if hops:
+        server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=0, x_prefix=0)
+
+
 def create_app(settings: Settings) -> Dash:
     """Build the dashboard for ``settings``.
 
@@ -96,6 +113,7 @@ def create_app(settings: Settings) -> Dash:
     app.layout = _layout
     server = app.server
     server.config["BORDERWATCH_SETTINGS"] = settings
+    _behind_proxies(server, settings.proxy_hops)
     gateway.attach(server, settings)
     exports.register(server)
     routes.register(server)

@@ -26,15 +26,25 @@ LIMIT_REQUEST_LINE = 8190
 #: come near it.
 TIMEOUT_S = 60
 
+#: gunicorn trusts nobody's forwarding headers: by default it takes ``X-Forwarded-Proto`` (and
+#: ``-Ssl``, ``-Protocol``) as the scheme of any request from 127.0.0.1, proxy or not. Whether
+#: a proxy is there, and how many, is the dashboard's setting ``BORDERWATCH_PROXY_HOPS``
+#: (``dashboard.app``), which reads the headers itself.
+FORWARDED_ALLOW_IPS = ""
+
 #: gunicorn configuration names and values (also readable as ``-c python:dashboard.serving``).
 OPTIONS: dict[str, Any] = {
     "worker_class": "dashboard.serving.Worker",
     "limit_request_line": LIMIT_REQUEST_LINE,
     "timeout": TIMEOUT_S,
+    "forwarded_allow_ips": FORWARDED_ALLOW_IPS,
+    "secure_scheme_headers": {},
 }
 worker_class = OPTIONS["worker_class"]
 limit_request_line = LIMIT_REQUEST_LINE
 timeout = TIMEOUT_S
+forwarded_allow_ips = FORWARDED_ALLOW_IPS
+secure_scheme_headers: dict[str, str] = {}
 
 _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (http_errors.LimitRequestLine, 414, "URI Too Long."),

@@ -98,6 +98,18 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the dashboard listens on.")
     port: int = Field(default=8050, ge=1, le=65535, description="Port the dashboard listens on.")
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description=(
+            "Reverse proxies in front of the dashboard (TLS-terminating nginx, Caddy, a load "
+            "balancer), each setting X-Forwarded-For, -Proto and -Host. The client's address "
+            "(login limits, audit log), https (Secure cookie) and the host (same-origin check) are "
+            "then read from what the nearest this-many proxies wrote (0-5). 0: no proxy, those "
+            "headers are ignored (a client can forge them)."
+        ),
+    )
     tile_url: str | None = Field(
         default=None,
         description=(

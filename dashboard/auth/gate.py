@@ -40,7 +40,9 @@ def is_public(endpoint: str | None) -> bool:
 
 def _same_origin() -> bool:
     """No ``Origin`` header (scripts), or the same host and port as this server (the scheme is
-    not compared: behind a TLS proxy the server itself sees plain HTTP)."""
+    not compared: behind a TLS proxy the server itself sees plain HTTP). Behind a proxy that
+    does not pass the client's ``Host``, the host is its ``X-Forwarded-Host``, trusted with
+    ``BORDERWATCH_PROXY_HOPS`` (``dashboard.app``)."""
     origin = flask.request.headers.get("Origin")
     if origin is None:
         return True

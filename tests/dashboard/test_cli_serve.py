@@ -43,6 +43,7 @@ def test_serve_answers_on_the_configured_port(engine: Engine) -> None:
             assert page.status == 200  # the login page, after a redirect
             assert page.url.endswith("/login?next=/") and "Log in" in page.read().decode()
         _hostile_requests_get_json_refusals(port, engine)
+        _forwarded_scheme_is_not_trusted(port)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
@@ -101,6 +102,21 @@ def _hostile_requests_get_json_refusals(port: int, engine: Engine) -> None:
     assert time.monotonic() - start < 2
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
         assert health.status == 200
+
+
+def _forwarded_scheme_is_not_trusted(port: int) -> None:
+    """Without BORDERWATCH_PROXY_HOPS, gunicorn does not take X-Forwarded-Proto for the scheme
+    either (its default trusts it from 127.0.0.1): the session cookie of a plain-HTTP login
+    is not Secure (the browser would not send it back)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/login",
+        data=urllib.parse.urlencode({"username": ROLE_USERS["admin"][0],
+                                     "password": TEST_PASSWORD}).encode(),
+        headers={"Accept": "application/json", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Ssl": "on"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("bw_session=") and "Secure" not in cookie
 
 
 def test_serve_on_a_server_database_needs_a_session_key(engine: Engine) -> None:
