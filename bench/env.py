@@ -54,10 +54,15 @@ def settings_for(url: str, **overrides: object) -> Settings:
 def bench_user(url: str, role: str = "admin", country: str | None = None) -> tuple[str, str]:
     """``(name, password)`` of the benchmarks' dashboard user of ``role`` (of ``country``,
     for a national officer) in the warehouse at ``url`` (created, or given a new random
-    password). The admin is ``BENCH_USER``; the others are named after their role."""
+    password). The admin is ``BENCH_USER``; the others are named after their role, a national
+    officer also after their country (``bench-national-officer-rs``): a user found from an
+    earlier run has the role and country asked for (no account call changes a user's country,
+    and the busiest country of a warehouse can change between runs)."""
     from etl.warehouse import accounts
 
     name = BENCH_USER if role == "admin" else f"bench-{role.replace('_', '-')}"
+    if country:
+        name = f"{name}-{country.lower()}"
     password = secrets.token_urlsafe(16)
     engine = engine_for(url)
     try:
