@@ -40,10 +40,6 @@ _PG_EPOCH_US = _PG_EPOCH_DAYS * 86400 * 1_000_000
 _NULL = struct.pack("!i", -1)
 _INT_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8"}
 _NOTHING = pa.scalar(b"", type=pa.large_binary())  # what the joins put between pieces
-# Arrow's default allocator (mimalloc) keeps the memory of freed arrays for reuse: a load's
-# peak resident memory was 475 MiB at 1M rows and 485 MiB at 3M (the bound is 500 MB). The
-# system allocator gives it back: 402 MiB at 1M, and the load was no slower (bench load).
-pa.set_memory_pool(pa.system_memory_pool())
 
 #: Binary types ``encode`` knows (PostgreSQL ``typname``; arrays are ``_`` + element type).
 SUPPORTED = frozenset({"int2", "int4", "int8", "float8", "bool", "text", "varchar", "bpchar",

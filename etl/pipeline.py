@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl import enrich
+from etl import enrich, memory
 from etl.errors import InputFileError, LoadError
 from etl.reader import Chunk, InputFile, prefetched
 from etl.runs import Run
@@ -42,6 +42,7 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
     """Read, validate, enrich and store the rows of ``inp`` inside ``run``; its counts are
     added to ``run.report``. ``strict``: any reject fails the run, keeping only the rejects.
     Returns the number of rows accepted (neither rejected nor a repeat of an earlier row)."""
+    memory.bound_the_heap()
     report, db, settings = run.report, run.db, run.settings
     refs, geo = read_references(db, spec)
     ctx = default_context(check_nul=check_nul, settings=settings)
