@@ -17,6 +17,7 @@ from etl.validate.parse import (
     days_since_epoch,
     empty,
     has_nul,
+    lengths,
     normalise_token,
     parse_dates,
     parse_numbers,
@@ -88,7 +89,7 @@ class ColumnChecker:
         elif col.case == "lower":
             v = v.str.lower()
         limit = col.max_length or TEXT_LIMIT
-        long = (v.str.len() > limit).to_numpy() & ~missing
+        long = (lengths(v) > limit) & ~missing
         self.problems.add(long, "bad_text", col.name,
                           f"{col.name} is longer than {limit:,} characters")
         if col.pattern:  # (a value too long is rejected but still given: no 'missing' noise)
@@ -253,7 +254,7 @@ class ColumnChecker:
             return u.str.upper().str.replace(r"\s+", "", regex=True).str.strip(";")
 
         limit = col.max_length or TEXT_LIMIT
-        long = (v.str.len() > limit).to_numpy() & ~missing
+        long = (lengths(v) > limit) & ~missing
         self.problems.add(long, "bad_text", col.name,
                           f"{col.name} is longer than {limit:,} characters")
         missing = missing | long

@@ -28,7 +28,7 @@ from etl.validate.duplicates import (
     mark_duplicates,
 )
 from etl.validate.location import check_location
-from etl.validate.parse import empty, has_nul, strings
+from etl.validate.parse import empty, has_nul, lengths, strings
 from etl.validate.spec import (
     DENSE_KINDS,
     GEOM_WKT,
@@ -116,7 +116,7 @@ class Validator:
             v = strings(chk.raw(name), few=False)
             nul = has_nul(v, self.ctx.check_nul)
             p.add(nul, "bad_text", name, f"{name} contains a NUL character")
-            long = (v.str.len() > TEXT_LIMIT).to_numpy() & ~nul
+            long = (lengths(v) > TEXT_LIMIT) & ~nul
             p.add(long, "bad_text", name, f"{name} is longer than {TEXT_LIMIT:,} characters")
             extras[name] = np.where(empty(v) | nul | long, None, v.to_numpy(dtype=object))
         values: dict[str, Any] = dict(chk.values)
