@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         if "load" in which:
             sections.append(measured(lambda: load.run(
                 bench, data, memory_only=args.memory_only, copy_repeats=1 if quick else 2,
-                say=say)))
+                repeats=1 if quick or args.memory_only else 3, say=say)))
         if which & {"map", "roles", "render", "forum", "concurrency", "hotspots", "crossing"}:
             from bench import map as map_bench
 
