@@ -17,7 +17,6 @@ Two allocators kept freed memory instead of giving it back to the system:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 import pyarrow as pa
 
@@ -28,10 +27,8 @@ _MMAP_THRESHOLD = 128 * 1024
 def bound_the_heap() -> None:
     """Make freed memory go back to the system (idempotent; a no-op without glibc)."""
     pa.set_memory_pool(pa.system_memory_pool())
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
     except (OSError, AttributeError):
         return  # not glibc (musl, macOS): nothing to fix
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
