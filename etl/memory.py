@@ -25,10 +25,11 @@ _MMAP_THRESHOLD = 128 * 1024
 
 
 def bound_the_heap() -> None:
-    """Make freed memory go back to the system (idempotent; a no-op without glibc)."""
+    """Make freed memory go back to the system (idempotent; a no-op without glibc). Called by
+    every file load (``etl.pipeline``); other jobs keep the defaults."""
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-    except (OSError, AttributeError):
-        return  # not glibc (musl, macOS): nothing to fix
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    except (OSError, AttributeError, TypeError):
+        return  # no mallopt (macOS), or no CDLL(None) (Windows): nothing to fix
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)  # returns 0 where not understood (musl)

@@ -19,6 +19,7 @@ LAYERS = [
     "errors",       # the error hierarchy
     "settings",     # the one Settings class
     "pgcopy",       # binary COPY encoding (pure)
+    "memory",       # how a load allocates (Arrow's pool, glibc's mmap threshold)
     "report",       # LoadReport, Reason, Reject: what a job did
     "warehouse",    # schema, engine, migrations, and every ETL statement
     "runs",         # the recorded-job lifecycle
