@@ -2,10 +2,13 @@
 
 Three readers, fastest first, each taking over where the one before cannot go on:
 
-1. **Arrow** (``pyarrow.csv``) parses in C++ outside the GIL, so the file is parsed while the
-   loader validates the rows before. It reads only well-formed rows: at the first row with
-   another number of fields than the header (or a blank-looking line, or a quote left open),
-   it stops and the next reader goes on after the rows already given.
+1. **Arrow** (``pyarrow.csv``) reads and parses in C++ outside the GIL, so the file is parsed
+   while the loader validates the rows before (the Python strings of a chunk are still made
+   under the GIL, in the reader's thread). It reads only well-formed rows: at the first row
+   with another number of fields than the header, a blank-looking line or a row longer than
+   its block, it stops and pandas goes on after the rows already given. pandas reads the file
+   from its start to get there (discarding those rows): one ragged line at the end of a big
+   file costs a second parse, as long as the whole read was before Arrow.
 2. **pandas' C reader**: a row with more fields than the header keeps its surplus values in
    ``__overflow`` (the row is then rejected as ``malformed_row``), a short row is filled with
    empty values; should a row carry so many that it gives up, the next reader goes on.
@@ -85,7 +88,9 @@ def csv_chunks(inp: InputFile) -> Iterator[Chunk]:
             for chunk in _arrow_chunks(inp):
                 yielded += len(chunk.frame)
                 yield chunk
-            return
+            if yielded:
+                return
+            # no row at all: pandas gives such a file as one empty chunk
         except pa.ArrowInvalid:
             pass  # a row Arrow does not read as pandas would: pandas from here
     yield from _pandas_chunks(inp, skip=yielded)
@@ -101,18 +106,16 @@ def _arrow_chunks(inp: InputFile) -> Iterator[Chunk]:
     """Well-formed rows parsed by Arrow, cut into chunks of ``chunk_rows``; raises
     ``pyarrow.ArrowInvalid`` at the first row it cannot read as pandas would."""
     rows = 0
-    with inp.path.open("rb") as raw:
-        done = len(raw.readline())  # the header's line (header_lines is 1)
-        raw.seek(0)
-        for table, last in _arrow_tables(raw, len(inp.columns), inp.chunk_rows):
-            done += _text_bytes(table)
-            yield Chunk(_arrow_frame(inp, table, rows),
-                        inp.total if last else min(done, raw.tell()), inp.total)
-            rows += table.num_rows
+    with inp.path.open("rb") as fh:
+        done = len(fh.readline())  # the header's line (header_lines is 1)
+    for table, last in _arrow_tables(inp.path, len(inp.columns), inp.chunk_rows):
+        done += _text_bytes(table)
+        yield Chunk(_arrow_frame(inp, table, rows), inp.total if last else min(done, inp.total),
+                    inp.total)
+        rows += table.num_rows
 
 
-def _arrow_tables(raw: io.BufferedReader, ncol: int, size: int
-                  ) -> Iterator[tuple[pa.Table, bool]]:
+def _arrow_tables(path: Path, ncol: int, size: int) -> Iterator[tuple[pa.Table, bool]]:
     """Tables of ``size`` rows (the last may be shorter), each with whether it is the last."""
     names = [f"__c{i}" for i in range(ncol)]
     read = pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=ARROW_BLOCK)
@@ -122,8 +125,8 @@ def _arrow_tables(raw: io.BufferedReader, ncol: int, size: int
     pending: list[pa.RecordBatch] = []
     count = 0
     held: pa.Table | None = None  # a full table, given once it is known whether more follow
-    with pacsv.open_csv(raw, read_options=read, parse_options=parse,
-                        convert_options=convert) as reader:
+    with pacsv.open_csv(str(path), read_options=read, parse_options=parse,
+                        convert_options=convert) as reader:  # Arrow's own file reads, no GIL
         for batch in reader:
             pending.append(batch)
             count += batch.num_rows
@@ -144,9 +147,11 @@ def _arrow_tables(raw: io.BufferedReader, ncol: int, size: int
 
 def _text_bytes(table: pa.Table) -> int:
     """About the bytes of the file the rows of ``table`` took (their values, delimiters and
-    line ends; not their quotes): the progress of the read. Arrow reads ahead of the rows it
-    gives, so the file's position would overstate it (and the load's estimate of the file's
-    rows, which decides how it writes, would fall short)."""
+    line ends; not their quotes, nor the CR of a CRLF): the progress of the read. Arrow reads
+    ahead of the rows it gives, so the file's position would overstate it (and the load's
+    estimate of the file's rows, which decides how it writes, would fall short); this
+    understates it by the quotes and CRs, about 10 % for a fully quoted CRLF export, which
+    makes that estimate as much too high."""
     values = sum(pc.sum(pc.binary_length(col)).as_py() or 0 for col in table.columns)
     return int(values) + table.num_rows * table.num_columns
 
@@ -182,7 +187,7 @@ def _pandas_chunks(inp: InputFile, skip: int) -> Iterator[Chunk]:
                         break
                     cut = min(len(part), max(0, skip - seen))
                     seen += len(part)
-                    if cut < len(part):
+                    if cut < len(part) or not skip:  # (a file of no rows: one empty chunk)
                         frame = _finish_csv_frame(inp, part.iloc[cut:], pads,
                                                   seen - len(part) + cut)
                         yield Chunk(frame, raw.tell(), inp.total)

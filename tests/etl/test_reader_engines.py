@@ -108,3 +108,33 @@ def test_progress_follows_the_rows_given_not_arrows_read_ahead(tmp_path: Path, r
     line = len("r0,2024-05-01,45,19,other\n")
     assert done[0] == len(HEADER) + 2 * line  # not the whole file, which Arrow has read
     assert done == sorted(done) and done[-1] == path.stat().st_size
+
+
+@pytest.mark.parametrize("bad", ["short,row", "   ", "a,b,c,d,e,f,g"])
+def test_pandas_goes_on_after_the_rows_arrow_gave(tmp_path: Path, bad: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With small blocks Arrow gives whole chunks before it meets the bad row; pandas then
+    reads on from the next row, not from the first."""
+    good = [f"r{i},2024-05-01,45,19,other" for i in range(40)]
+    path = tmp_path / "incidents_late.csv"
+    path.write_text(HEADER + "\n".join(good[:30] + [bad] + good[30:]) + "\n")
+    skips: list[int] = []
+    pandas_chunks = csvfile._pandas_chunks
+
+    def spy(inp, skip):  # type: ignore[no-untyped-def]
+        skips.append(skip)
+        return pandas_chunks(inp, skip)
+
+    monkeypatch.setattr(csvfile, "_pandas_chunks", spy)
+    frame = pd.concat(_same(path, 4, block=128), ignore_index=True)
+    assert skips[0] >= 8  # (then _same's own pandas-only read, from 0)
+    rows = 41 if bad.strip() else 40  # a blank-looking line is no row
+    assert frame[ROW].tolist() == list(range(1, rows + 1))
+    assert frame["incident_id"].tolist()[-1] == "r39"
+
+
+@pytest.mark.parametrize("body", ["", "\n\n", "\r\n"])
+def test_a_file_of_no_rows_is_one_empty_chunk(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "incidents_empty_body.csv"
+    path.write_text(HEADER + body)
+    assert [len(f) for f in _same(path, 10)] == [0]
