@@ -59,10 +59,15 @@ class Step:
         """The highest peak over the repeats (the memory bound holds for every run)."""
         return max((r.peak_tree_rss for r in self.runs or [self.run]), default=0)
 
+    @property
+    def peak_single(self) -> int:
+        """The kernel's peak of the largest single process, the highest over the repeats."""
+        return max((r.max_rss_single for r in self.runs or [self.run]), default=0)
+
     def as_dict(self) -> dict[str, Any]:
         return {"label": self.label, "seconds": self.run.seconds, "rows": self.rows,
                 "rows_per_s": self.rate, "peak_tree_rss": self.peak,
-                "max_rss_single": self.run.max_rss_single, "returncode": self.run.returncode,
+                "max_rss_single": self.peak_single, "returncode": self.run.returncode,
                 "repeats_s": [r.seconds for r in self.runs or [self.run]]}
 
 
@@ -114,6 +119,7 @@ def run(bench: BenchCluster, data: DemoData, *, memory_only: bool = False,
     15 %, as much as the targets' margins."""
     rows = data.rows
     path = data.incidents
+    repeats = max(1, repeats)
     warm_page_cache(path)
     firsts: list[Run] = []
     seconds: list[Run] = []
@@ -210,7 +216,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
             continue
         vs_copy = f"{st.run.seconds / ref.run.seconds:.2f}×" if ref else "—"
         body.append([st.label, secs(st.run.seconds), f"{st.rate:,.0f}", vs_copy,
-                     mib(st.peak), mib(st.run.max_rss_single)])
+                     mib(st.peak), mib(st.peak_single)])
     title = (f"## Load: {rows:,} incident rows" + (" (peak memory only)" if memory_only else ""))
     lines = [
         title, "",
@@ -223,7 +229,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
         f"({stored:,} rows in `incident` afterwards)"
         + (f"; second load: {_counts(reports['second'])}." if "second" in reports else "."),
     ]
-    lines += ["", *_stage_table(reports)]
+    lines += ["", *_stage_table(reports, len(first.runs) > 1)]
     targets: list[Target] = []
     if ref is not None:
         ratio = first.run.seconds / ref.run.seconds
@@ -264,7 +270,8 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
     lines += ["", "Peak RSS: the highest sum of the resident memory of the command's process and "
               "all its children, polled every 50 ms (psutil), never below the kernel's figure. "
               "Max RSS: the kernel's exact peak (`wait4` `ru_maxrss`) of the largest single "
-              "process of the command. The loader and `to_postgis` "
+              "process of the command. Both are the highest over a step's repeats; the wall "
+              "time is the median run's. The loader and `to_postgis` "
               "run as child processes of the benchmark. The PostgreSQL server's work is in the "
               "wall time, its memory is not counted. Wall times include the start of the "
               "process: `borderwatch load incidents --help` (imports, no work) took "
@@ -276,7 +283,7 @@ def _section(data: DemoData, steps: dict[str, Step], reports: dict[str, dict[str
                    data=data_out, facts={"rows": rows, "peak_rss": first.peak})
 
 
-def _stage_table(reports: dict[str, dict[str, Any]]) -> list[str]:
+def _stage_table(reports: dict[str, dict[str, Any]], median: bool) -> list[str]:
     """Where each load's time went, from the loader's own report (``stages``, seconds): the
     main thread's stages add up to its wall time; the writer thread runs beside them."""
     loads = [(k, r.get("stages") or {}) for k, r in reports.items()]
@@ -286,7 +293,8 @@ def _stage_table(reports: dict[str, dict[str, Any]]) -> list[str]:
     header = ["stage", *[f"{k} load" for k, _ in loads]]
     body = [[n, *[secs(stages[n]) if n in stages else "—" for _, stages in loads]]
             for n in names]
-    return ["Where the time goes (the loader's own stage timings, the median run):", "",
+    which = "the median run" if median else "one run"
+    return [f"Where the time goes (the loader's own stage timings, {which}):", "",
             table(header, body)]
 
 
