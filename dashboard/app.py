@@ -59,9 +59,12 @@ def _page_or_404(app: Dash) -> None:
 
 
 def _behind_proxies(server: flask.Flask, hops: int) -> None:
-    """Behind ``hops`` reverse proxies (``BORDERWATCH_PROXY_HOPS``), take the client's address,
-    the scheme and the host from the ``X-Forwarded-For``, ``-Proto`` and ``-Host`` entries the
-    nearest ``hops`` proxies wrote (an entry further left came from the client: never trusted).
+    """Behind ``hops`` reverse proxies (``BORDERWATCH_PROXY_HOPS``), take the client's address
+    from the ``X-Forwarded-For`` entries the nearest ``hops`` proxies appended (an entry further
+    left came from the client: never trusted), and the scheme and host from the last
+    ``X-Forwarded-Proto`` and ``-Host`` entry: proxies set these rather than append to them
+    (nginx's usual ``$scheme``, ``$host``), so with several the nearest must pass on the outer
+    one's values; counting ``hops`` entries there would ignore a single set value.
 
     Nothing is read from these headers unless the setting says a proxy is there: without one,
     any client could claim another address (and escape the per-address login limit) or https.
@@ -71,7 +74,7 @@ def _behind_proxies(server: flask.Flask, hops: int) -> None:
     """
     if hops:
         server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=0, x_prefix=0)
+            server.wsgi_app, x_for=hops, x_proto=1, x_host=1, x_port=0, x_prefix=0)
 
 
 def create_app(settings: Settings) -> Dash:

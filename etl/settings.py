@@ -104,10 +104,11 @@ class Settings(BaseSettings):
         le=5,
         description=(
             "Reverse proxies in front of the dashboard (TLS-terminating nginx, Caddy, a load "
-            "balancer), each setting X-Forwarded-For, -Proto and -Host. The client's address "
-            "(login limits, audit log), https (Secure cookie) and the host (same-origin check) are "
-            "then read from what the nearest this-many proxies wrote (0-5). 0: no proxy, those "
-            "headers are ignored (a client can forge them)."
+            "balancer), each appending to X-Forwarded-For. The client's address (login limits, "
+            "audit log) is then read from the entries of the nearest this-many proxies (0-5), "
+            "https (Secure cookie) and the host (same-origin check) from the X-Forwarded-Proto "
+            "and -Host the nearest one sent. 0: no proxy, those headers are ignored (a client "
+            "can forge them)."
         ),
     )
     tile_url: str | None = Field(
