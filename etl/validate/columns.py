@@ -15,6 +15,7 @@ from etl.validate.parse import (
     CODES,
     by_unique,
     days_since_epoch,
+    distinct_mapped,
     empty,
     has_nul,
     lengths,
@@ -124,10 +125,9 @@ class ColumnChecker:
         else:
             canon = {str(c).lower(): c for c in known}
             normalise = lambda u: u.str.lower()  # noqa: E731
-        codes, uniques = pd.factorize(v, sort=False)  # each distinct value mapped once
-        mapped_u = normalise(pd.Series(uniques, dtype=object)).map(canon)
-        mapped = mapped_u.to_numpy(dtype=object)[codes]
-        unknown = mapped_u.isna().to_numpy()[codes] & ~missing
+        codes, distinct = distinct_mapped(v, lambda u: normalise(u).map(canon))
+        mapped = distinct[codes]
+        unknown = pd.isna(distinct)[codes] & ~missing
         choices = sorted(str(c) for c in known)
         shown = v.to_numpy(dtype=object)
         what = "BCP code" if col.name == "bcp_code" else col.name

@@ -24,10 +24,18 @@ CODES = re.compile(r"^[A-Z]{3}(?:;[A-Z]{3})*$")
 _ROUND = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|\d{2}|\d{2}-\d{2}))?$")
 
 
+def distinct_mapped(s: pd.Series, func: Callable[[pd.Series], pd.Series]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``func`` of the distinct values of ``s`` only, and the position of each value of ``s``
+    among them: ``mapped[codes]`` is ``func(s)``, and a mask of ``mapped`` costs one test per
+    distinct value (fast for low-cardinality columns)."""
+    codes, uniques = pd.factorize(s, sort=False)
+    return codes, func(pd.Series(uniques, dtype=object)).to_numpy()
+
+
 def by_unique(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply ``func`` to the distinct values of ``s`` only (fast for low-cardinality columns)."""
-    codes, uniques = pd.factorize(s, sort=False)
-    mapped = func(pd.Series(uniques, dtype=object)).to_numpy()
+    codes, mapped = distinct_mapped(s, func)
     return pd.Series(mapped[codes], index=s.index)
 
 
