@@ -19,7 +19,7 @@ timed step:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,12 +43,17 @@ Say = Callable[[str], None]
 
 @dataclass
 class Step:
-    """One timed step: the run shown (the median of its repeats) and every repeat."""
+    """One timed step: every repeat, and the run shown (the median, or with ``best`` the
+    fastest); memory is the highest over the repeats (the bound holds for every run)."""
 
     label: str
-    run: Run
+    runs: list[Run]
     rows: int
-    runs: list[Run] = field(default_factory=list)
+    best: bool = False
+
+    @property
+    def run(self) -> Run:
+        return min(self.runs, key=lambda r: r.seconds) if self.best else _median(self.runs)
 
     @property
     def rate(self) -> float:
@@ -56,19 +61,19 @@ class Step:
 
     @property
     def peak(self) -> int:
-        """The highest peak over the repeats (the memory bound holds for every run)."""
-        return max((r.peak_tree_rss for r in self.runs or [self.run]), default=0)
+        """The highest peak of the process tree over the repeats."""
+        return max(r.peak_tree_rss for r in self.runs)
 
     @property
     def peak_single(self) -> int:
         """The kernel's peak of the largest single process, the highest over the repeats."""
-        return max((r.max_rss_single for r in self.runs or [self.run]), default=0)
+        return max(r.max_rss_single for r in self.runs)
 
     def as_dict(self) -> dict[str, Any]:
         return {"label": self.label, "seconds": self.run.seconds, "rows": self.rows,
                 "rows_per_s": self.rate, "peak_tree_rss": self.peak,
                 "max_rss_single": self.peak_single, "returncode": self.run.returncode,
-                "repeats_s": [r.seconds for r in self.runs or [self.run]]}
+                "repeats_s": [r.seconds for r in self.runs]}
 
 
 def _median(runs: list[Run]) -> Run:
@@ -138,17 +143,14 @@ def run(bench: BenchCluster, data: DemoData, *, memory_only: bool = False,
             seconds.append(_check(run_measured(cmd, env=env), "second load"))
             say(f"  {secs(seconds[-1].seconds)}, "
                 f"{seconds[-1].json().get('unchanged', 0):,} unchanged")
-    first = _median(firsts)
-    reports = {"first": first.json()}
     steps = {"first": Step("`borderwatch load incidents` (first load: validate, enrich, upsert; "
-                           f"{_times(firsts)})", first, rows, firsts)}
+                           f"{_times(firsts)})", firsts, rows)}
     if seconds:
-        second = _median(seconds)
-        reports["second"] = second.json()
         steps["second"] = Step("same command, same file again (every row unchanged; "
-                               f"{_times(seconds)})", second, rows, seconds)
-    startup = _check(run_measured([load_command(str(path), "")[0][0], "load", "incidents",
-                                   "--help"]), "borderwatch --help")
+                               f"{_times(seconds)})", seconds, rows)
+    reports = {key: step.run.json() for key, step in steps.items()}
+    startup = _check(run_measured([borderwatch_exe(), "load", "incidents", "--help"]),
+                     "borderwatch --help")
     if not memory_only:
         _baselines(bench, data, steps, copy_repeats, repeats, say)
     return _section(data, steps, reports, stored, memory_only, startup.seconds)
@@ -162,25 +164,21 @@ def _baselines(bench: BenchCluster, data: DemoData, steps: dict[str, Step], repe
     for typed in (False, True):
         kind = "typed" if typed else "text"
         table_name = f"bare_{kind}"
-        best: Run | None = None
-        times = []
-        for _ in range(repeats):
+        copies: list[Run] = []
+        for _ in range(max(1, repeats)):
             baselines.create_bare_table(base_url, table_name, header, typed)
             baselines.checkpoint(base_url)
-            copy = _check(baselines.psql_copy(base_url, table_name, path), f"psql \\copy ({kind})")
-            times.append(copy.seconds)
-            if best is None or copy.seconds < best.seconds:
-                best = copy
+            copies.append(_check(baselines.psql_copy(base_url, table_name, path),
+                                 f"psql \\copy ({kind})"))
         copied = baselines.count_rows(base_url, table_name)
         if copied != data.rows:
             raise RuntimeError(f"\\copy stored {copied} rows, expected {data.rows}")
-        assert best is not None
         what = ("all columns `text`" if not typed else
                 "columns typed: timestamptz, float8, int4, text")
-        steps[f"copy_{kind}"] = Step(
-            f"`psql \\copy` into a bare table, {what} (best of {repeats}: "
-            + ", ".join(secs(t) for t in times) + ")", best, data.rows)
-        say(f"  \\copy {kind}: " + ", ".join(secs(t) for t in times))
+        times = ", ".join(secs(r.seconds) for r in copies)
+        steps[f"copy_{kind}"] = Step(f"`psql \\copy` into a bare table, {what} (best of "
+                                     f"{len(copies)}: {times})", copies, data.rows, best=True)
+        say(f"  \\copy {kind}: {times}")
     runs: list[Run] = []
     for i in range(to_postgis_repeats):
         say(f"load: GeoDataFrame.to_postgis, run {i + 1} of {to_postgis_repeats} ...")
@@ -188,12 +186,11 @@ def _baselines(bench: BenchCluster, data: DemoData, steps: dict[str, Step], repe
         runs.append(_check(baselines.to_postgis_child(path, base_url, f"bare_to_postgis_{i}"),
                            "to_postgis"))
         say(f"  to_postgis: {secs(runs[-1].seconds)}, peak {mib(runs[-1].peak_tree_rss)}")
-    tp = _median(runs)
-    phases = tp.json()
+    phases = _median(runs).json()
     steps["to_postgis"] = Step(
         "`GeoDataFrame.to_postgis` (pandas `read_csv`, `points_from_xy`, default options; "
         f"{_times(runs)}; the median run: read {secs(phases['read_s'])}, build "
-        f"{secs(phases['build_s'])}, write {secs(phases['write_s'])})", tp, data.rows, runs)
+        f"{secs(phases['build_s'])}, write {secs(phases['write_s'])})", runs, data.rows)
     bench.drop(bench.name("baseline"))
 
 
