@@ -2,8 +2,10 @@
 
 A session cookie holds ``"<user_id>:<session_epoch>"`` (Flask-Login's *alternative id*): a
 password change or a disable raises the epoch in ``app_user`` and every older session stops
-loading. An ``Authorization: Bearer <token>`` header works on the data endpoints (``/api/``)
-only, and never creates a session.
+loading. The role and country are not in the cookie: they are read with the user at every
+request (a token's too), so ``borderwatch users set-role`` / ``set-country`` apply from the
+user's next request without ending the session. An ``Authorization: Bearer <token>`` header
+works on the data endpoints (``/api/``) only, and never creates a session.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def _password(from_stdin: bool) -> str:
 
 @cli_group.group("users")
 def users() -> None:
-    """Dashboard users: add, list, set a password, disable; API tokens.
+    """Dashboard users: add, list, set a password, a role or a country, disable; API tokens.
 
     Roles: admin (everything, users, audit log), regional_analyst (every incident),
     national_officer --country CC (own country's incidents and those shared with it; the
@@ -116,6 +116,52 @@ def enable(ctx: click.Context, name: str) -> None:
 def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
     accounts.set_disabled(get_engine(settings_from(ctx)), name, disabled)
     click.echo(f"{name.lower()} {'disabled' if disabled else 'enabled'}")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", metavar="ROLE")
+@click.option("--country", default=None,
+              help="ISO alpha-2 of the service, required for national_officer (e.g. BA).")
+@click.pass_context
+@safe
+def set_role(ctx: click.Context, name: str, role: str, country: str | None) -> None:
+    """Give NAME another ROLE: admin, regional_analyst, national_officer (with --country) or
+    forum_viewer.
+
+    Takes effect at the user's next request: their sessions stay open with the new role, and
+    their API tokens follow it (list them with 'users tokens NAME', end one with
+    'users revoke-token ID').
+    """
+    _show(accounts.set_role(get_engine(settings_from(ctx)), name, role, country))
+
+
+@users.command("set-country")
+@click.argument("name")
+@click.argument("country", metavar="CC")
+@click.pass_context
+@safe
+def set_country(ctx: click.Context, name: str, country: str) -> None:
+    """Move national officer NAME to the service of country CC (ISO alpha-2, XK for Kosovo*).
+
+    Takes effect at the user's next request, for their sessions and API tokens alike.
+    """
+    _show(accounts.set_role(get_engine(settings_from(ctx)), name, None, country))
+
+
+def _show(change: accounts.RoleChange) -> None:
+    def where(country: str | None) -> str:
+        return f" ({country})" if country else ""
+
+    now = f"{change.role}{where(change.country)}"
+    if not change.changed:
+        click.echo(f"{change.username} is {now} already: nothing changed")
+        return
+    click.echo(f"{change.username}: {change.was_role}{where(change.was_country)} -> {now}, "
+               "from their next request")
+    if change.active_tokens:
+        click.echo(f"their {change.active_tokens} active API token(s) follow the new role "
+                   f"(borderwatch users tokens {change.username})")
 
 
 @users.command("token")

@@ -248,6 +248,60 @@ def set_disabled(engine: Engine, username: str, disabled: bool = True, *,
                      target=row["username"])
 
 
+@dataclass(frozen=True)
+class RoleChange:
+    """What :func:`set_role` did: the user's role and country before and after, and how many
+    active API tokens they hold (which follow the new role)."""
+
+    username: str
+    role: str
+    country: str | None
+    was_role: str
+    was_country: str | None
+    active_tokens: int
+
+    @property
+    def changed(self) -> bool:
+        return (self.role, self.country) != (self.was_role, self.was_country)
+
+
+def set_role(engine: Engine, username: str, role: str | None, country_code: str | None = None, *,
+             actor: audit.Actor | None = None) -> RoleChange:
+    """Give ``username`` a new ``role`` and ``country_code`` (the same rules as :func:`add_user`:
+    only a national officer has a country, and must have one); ``role=None`` keeps the role and
+    changes the country. Recorded as ``user_role`` (nothing is written when nothing changes).
+
+    Sessions stay open: a session and an API token load their user's role and country from
+    this table at every request (``dashboard/auth/users.py``), so the next request of either is
+    scoped to the new role, never to the old one.
+
+    Raises
+    ------
+    AccountError
+        Unknown user, role or country, or a country the role does not take.
+    """
+    with _begin(engine) as conn:
+        row = _existing(conn, username)
+        name = row["username"]
+        if role is None and row["role"] != "national_officer":
+            raise AccountError(
+                f"{name} is {row['role']}, and only a national_officer has a country (to make them one: "
+                f"borderwatch users set-role {name} national_officer --country CC).")
+        new_role = row["role"] if role is None else role
+        code = _check_role(new_role, country_code, conn)
+        tokens = conn.execute(select(func.count()).select_from(api_token).where(
+            api_token.c.user_id == row["user_id"], api_token.c.revoked_at.is_(None))).scalar_one()
+        change = RoleChange(username=name, role=new_role, country=code, was_role=row["role"],
+                            was_country=row["country"], active_tokens=int(tokens))
+        if change.changed:
+            conn.execute(update(app_user).where(app_user.c.user_id == row["user_id"]).values(
+                role=new_role, country=code, updated_at=func.now()))
+            audit.append(conn, actor or audit.Actor.system(), "user_role", target=name, detail={
+                "role": new_role, "country": code, "previous_role": row["role"],
+                "previous_country": row["country"]})
+    return change
+
+
 # -- logins -----------------------------------------------------------------------------------
 
 

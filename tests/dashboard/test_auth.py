@@ -221,3 +221,35 @@ def test_api_tokens_work_on_data_urls_only_and_set_no_cookie(app, seeded: Engine
     _assert_401(client.get("/api/layers/sections.geojson", headers={"Authorization": "Basic abc"}), "basic")
     accounts.revoke_token(seeded, token_id)
     _assert_401(client.get("/api/layers/sections.geojson", headers=bearer), "a revoked token")
+
+
+def test_a_role_change_reaches_open_sessions_and_tokens_at_their_next_request(seeded: Engine) -> None:
+    """``borderwatch users set-country`` / ``set-role`` while the officer is logged in: the same
+    session (and their API token) is scoped to the new country, then to the new role, at once."""
+    from tests.dashboard.test_scope import CASES, OFFICER_SEES, _add
+    from tests.etl.test_cli_users import _run
+
+    add_role_users(seeded)
+    _add(seeded, CASES)
+    client = login(app_for(seeded).server.test_client(), "t-officer")
+    _id, token = accounts.create_token(seeded, "t-officer", "QGIS")
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def marked(answer) -> set[str]:  # type: ignore[no-untyped-def]
+        assert answer.status_code == 200, answer.status_code
+        return {f["properties"]["incident_id"] for f in answer.get_json()["features"]
+                if f["properties"]["incident_id"].startswith("S")}
+
+    assert marked(client.get("/api/incidents.geojson")) == OFFICER_SEES  # RS, neighbours BA and HR
+    assert _run(seeded, "users", "set-country", "t-officer", "BA").exit_code == 0
+    # BA's own, the regional ones, and those HR (a neighbour of BA) shares bilaterally; no longer RS's
+    ba_sees = {"S03-HR-bilateral", "S04-BA-bilateral", "S06-AL-regional", "S10-None-regional"}
+    assert marked(client.get("/api/incidents.geojson")) == ba_sees
+    assert marked(client.get("/api/incidents.geojson", headers=bearer)) == ba_sees
+    assert "incidents of BA" in str(client.get("/_dash-layout").get_json())
+
+    assert _run(seeded, "users", "set-role", "t-officer", "forum_viewer").exit_code == 0
+    for headers in ({}, bearer):  # a forum viewer has no incident export
+        assert client.get("/api/incidents.geojson", headers=headers).status_code == 403
+    assert client.get("/api/layers/sections.geojson").status_code == 200  # still logged in
+    assert "aggregates only" in str(client.get("/_dash-layout").get_json())

@@ -82,6 +82,66 @@ def test_officer_country_must_exist_once_geodata_is_loaded(geo_engine: Engine) -
     assert {"AL", "ME", "MK", "RS"} <= set(neighbours)
 
 
+def _role_of(engine: Engine, name: str) -> tuple[str, str | None]:
+    (row,) = query_rows(engine, "SELECT role, country FROM app_user WHERE username = :n", n=name)
+    return row
+
+
+def test_set_role_and_set_country_change_the_row_and_are_audited(geo_engine: Engine) -> None:
+    _run(geo_engine, "users", "add", "ana", "--role", "regional_analyst", "--password-stdin",
+         stdin="long enough pw\n")
+    accounts.create_token(geo_engine, "ana", "QGIS")
+    made = _run(geo_engine, "users", "set-role", "ANA", "national_officer", "--country", "rs")
+    assert made.exit_code == 0, made.output
+    assert "ana: regional_analyst -> national_officer (RS), from their next request" in made.stdout
+    assert "1 active API token(s) follow the new role" in made.stdout
+    assert _role_of(geo_engine, "ana") == ("national_officer", "RS")
+    moved = _run(geo_engine, "users", "set-country", "ana", "ba")
+    assert moved.exit_code == 0 and "national_officer (RS) -> national_officer (BA)" in moved.stdout
+    assert _role_of(geo_engine, "ana") == ("national_officer", "BA")
+    assert set(accounts.find_user(geo_engine, "ana").neighbours) >= {"HR", "ME", "RS"}  # type: ignore[union-attr]
+    again = _run(geo_engine, "users", "set-country", "ana", "BA")
+    assert again.exit_code == 0 and "nothing changed" in again.stdout
+    promoted = _run(geo_engine, "users", "set-role", "ana", "admin")
+    assert promoted.exit_code == 0 and _role_of(geo_engine, "ana") == ("admin", None)  # the country goes
+
+    changes = [(e["target"], e["detail"]) for e in audit.entries(geo_engine, action="user_role")]
+    assert changes == [  # newest first; the unchanged set-country wrote nothing
+        ("ana", {"role": "admin", "country": None, "previous_role": "national_officer",
+                 "previous_country": "BA"}),
+        ("ana", {"role": "national_officer", "country": "BA", "previous_role": "national_officer",
+                 "previous_country": "RS"}),
+        ("ana", {"role": "national_officer", "country": "RS", "previous_role": "regional_analyst",
+                 "previous_country": None})]
+    assert all(e["actor"].startswith("cli:") for e in audit.entries(geo_engine, action="user_role"))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["users", "set-role", "nobody", "admin"], "No user named 'nobody'"),
+    (["users", "set-role", "bob", "superuser"], "Unknown role 'superuser': choose one of admin,"),
+    (["users", "set-role", "bob", "national_officer"], "needs the country of their service"),
+    (["users", "set-role", "bob", "national_officer", "--country", "ZZ"], "Unknown country 'ZZ'"),
+    (["users", "set-role", "bob", "national_officer", "--country", "Serbia"], "give the ISO alpha-2 code"),
+    (["users", "set-role", "bob", "forum_viewer", "--country", "RS"],
+     "Only a national_officer has a country"),
+    (["users", "set-country", "bob", "RS"],
+     "bob is regional_analyst, and only a national_officer has a country (to make them one: "
+     "borderwatch users set-role bob national_officer --country CC)"),
+    (["users", "set-country", "nobody", "RS"], "No user named 'nobody'"),
+    (["users", "set-country", "officer", "ZZ"], "Unknown country 'ZZ'"),
+])
+def test_role_changes_refuse_mistakes_in_one_line(geo_engine: Engine, args: list[str], message: str) -> None:
+    accounts.add_user(geo_engine, "bob", "regional_analyst", "long enough pw")
+    accounts.add_user(geo_engine, "officer", "national_officer", "long enough pw", country_code="RS")
+    result = _run(geo_engine, *args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and result.stderr.startswith("Error: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert (_role_of(geo_engine, "bob"), _role_of(geo_engine, "officer")) == (
+        ("regional_analyst", None), ("national_officer", "RS"))
+    assert audit.entries(geo_engine, action="user_role") == []
+
+
 def test_tokens_are_shown_once_stored_hashed_and_revocable(engine: Engine) -> None:
     _run(engine, "users", "add", "qgis", "--role", "regional_analyst", "--password-stdin",
          stdin="long enough pw\n")
