@@ -123,7 +123,7 @@ def create_app(settings: Settings) -> Dash:
     crossing_exports.register(server)
     errors.register(server)
     _page_or_404(app)
-    security.install(server, settings.tile_url)
+    security.install(server, settings.tile_url, settings.hsts_max_age_s)
     # At the door, in this order: sizes (413/414), the login gate (401 / redirect), then the
     # callback bodies against their declared types (400).
     guard.install_limits(server)

@@ -36,9 +36,20 @@ def content_security_policy(tile_url: str | None) -> str:
     )
 
 
-def install(server: flask.Flask, tile_url: str | None) -> None:
-    """Add the headers to every response."""
+def install(server: flask.Flask, tile_url: str | None, hsts_max_age_s: int = 0) -> None:
+    """Add the headers to every response; ``Strict-Transport-Security`` (``hsts_max_age_s``
+    above 0) to those answering a request that came over HTTPS.
+
+    HTTPS as the request says (``request.is_secure``: behind a TLS proxy, after ``ProxyFix``
+    took the scheme from ``X-Forwarded-Proto``, see ``dashboard.app._behind_proxies``). Over
+    plain HTTP a browser ignores the header (RFC 6797, 8.1), and ``make run`` on
+    http://127.0.0.1 must stay plain. No ``includeSubDomains``: the dashboard cannot know which
+    other hosts under its name serve HTTPS (served at an organisation's own domain, it would
+    cut off every plain-HTTP host below it for a year); no ``preload`` (a decision for the
+    domain's owner, hard to undo).
+    """
     csp = content_security_policy(tile_url)
+    hsts = f"max-age={hsts_max_age_s}" if hsts_max_age_s > 0 else None
 
     @server.after_request
     def _headers(response: flask.Response) -> flask.Response:
@@ -49,4 +60,6 @@ def install(server: flask.Flask, tile_url: str | None) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if hsts and flask.request.is_secure:
+            headers.setdefault("Strict-Transport-Security", hsts)
         return response

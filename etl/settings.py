@@ -111,6 +111,18 @@ class Settings(BaseSettings):
             "can forge them)."
         ),
     )
+    hsts_max_age_s: int = Field(
+        default=31_536_000,
+        ge=0,
+        le=63_072_000,
+        description=(
+            "max-age of the Strict-Transport-Security header (seconds, at most two years), sent "
+            "only on responses to requests that came over HTTPS (behind a TLS proxy: with "
+            "proxy_hops set and X-Forwarded-Proto https), never over plain HTTP. Default one "
+            "year; 0: no header (e.g. the proxy sends its own). For the dashboard's host name "
+            "only: no includeSubDomains, no preload."
+        ),
+    )
     tile_url: str | None = Field(
         default=None,
         description=(

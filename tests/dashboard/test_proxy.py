@@ -1,5 +1,6 @@
 """Behind a TLS-terminating reverse proxy (``BORDERWATCH_PROXY_HOPS``): the client's address,
-https and the host come from the proxy's ``X-Forwarded-*`` headers, and only when configured."""
+https and the host come from the proxy's ``X-Forwarded-*`` headers, and only when configured;
+HSTS on what came over https."""
 
 from __future__ import annotations
 
@@ -63,3 +64,31 @@ def test_without_the_setting_forwarded_headers_are_ignored(engine: Engine) -> No
     assert limited.status_code == 429 and "network address" in limited.get_json()["error"]["message"]
     failed = audit.entries(engine, action="login_failed")
     assert {e["address"] for e in failed} == {"127.0.0.1"}
+
+
+def _hsts(client: FlaskClient, path: str, **headers: str) -> str | None:
+    return client.get(path, headers=headers).headers.get("Strict-Transport-Security")
+
+
+def test_hsts_only_over_https(engine: Engine) -> None:
+    add_role_users(engine)
+    behind = app_for(engine, proxy_hops=1).server.test_client()
+    # public, refused (401) and logged-in answers alike, when the client's connection was https
+    for path in ("/healthz", "/login", "/api/layers/bcps.geojson"):
+        assert _hsts(behind, path, **FORWARDED) == "max-age=31536000", path
+    assert _login(behind, **FORWARDED).status_code == 200
+    page = behind.get("/", headers=FORWARDED)
+    assert page.status_code == 200 and page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    # plain http through the same proxy, or no forwarded scheme at all: never
+    assert _hsts(behind, "/healthz", **{**FORWARDED, "X-Forwarded-Proto": "http"}) is None
+    assert _hsts(behind, "/healthz") is None
+    # without the proxy setting a client's X-Forwarded-Proto is not believed (make run, plain http)
+    direct = app_for(engine).server.test_client()
+    assert _hsts(direct, "/healthz", **FORWARDED) is None and _hsts(direct, "/healthz") is None
+    # TLS at the server itself: the request is https without any proxy
+    tls = app_for(engine, hsts_max_age_s=600).server.test_client()
+    assert tls.get("/healthz", base_url="https://localhost").headers["Strict-Transport-Security"] == \
+        "max-age=600"
+    off = app_for(engine, proxy_hops=1, hsts_max_age_s=0).server.test_client()
+    assert _hsts(off, "/healthz", **FORWARDED) is None
+    assert off.get("/healthz", base_url="https://localhost").headers.get("Strict-Transport-Security") is None
