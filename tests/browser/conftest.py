@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from dash.testing.wait import until
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from dashboard.app import create_app
-from tests.conftest import settings_for
+from tests.conftest import GEO_TEMPLATE, _db_url, _fresh_engine, _recreate, settings_for
 from tests.dashboard.seed import seed_incidents, seed_reference
 from tests.support import ROLE_USERS, TEST_PASSWORD, add_role_users
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+DEMO_TEMPLATE = "bw_template_demo"
 
 
 @pytest.fixture
@@ -26,17 +27,31 @@ def seeded_rows(engine: Engine) -> list[dict[str, Any]]:
     return seed_incidents(engine, 120, seed=11)
 
 
-@pytest.fixture
-def demo_engine(geo_engine: Engine, tmp_path: Path) -> Engine:
-    """The shipped reference geodata plus a small demo (3,000 incidents over 60 days), loaded
-    through the real demo loader."""
+@pytest.fixture(scope="session")
+def demo_template(admin_url: str, geo_template_url: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A template database: the shipped reference geodata plus a small demo (3,000 incidents
+    over 60 days), loaded once per session through the real demo loader (about 9 s)."""
     from etl.demo.generate import DemoSpec
     from etl.demo.load import load_demo
 
-    url = geo_engine.url.render_as_string(hide_password=False)
-    settings = settings_for(url, data_dir=tmp_path)
-    load_demo(geo_engine, settings, DemoSpec(incidents=3000, days=60), out_dir=tmp_path / "demo")
-    return geo_engine
+    out = tmp_path_factory.mktemp("demo_template")
+    _recreate(admin_url, DEMO_TEMPLATE, GEO_TEMPLATE)
+    url = _db_url(admin_url, DEMO_TEMPLATE)
+    engine = create_engine(url)
+    try:
+        load_demo(engine, settings_for(url, data_dir=out), DemoSpec(incidents=3000, days=60),
+                  out_dir=out / "demo")
+    finally:
+        engine.dispose()  # a template must have no connection when it is copied
+    return DEMO_TEMPLATE
+
+
+@pytest.fixture
+def demo_engine(admin_url: str, demo_template: str) -> Iterator[Engine]:
+    """A fresh copy of the demo warehouse (``demo_template``) for one test: what a test writes
+    stays in its copy."""
+    yield from _fresh_engine(admin_url, demo_template)
 
 
 @pytest.fixture
