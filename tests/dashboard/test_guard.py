@@ -42,15 +42,18 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
                                        HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 
-#: A logged-in test client per role, for each app of the ``app`` fixture.
-_CLIENTS: weakref.WeakKeyDictionary[Dash, dict[str, FlaskClient]] = weakref.WeakKeyDictionary()
+#: For each app of the ``app`` fixture: its warehouse, and a logged-in test client per role,
+#: logged in when a test first asks for that role (a login is an argon2 check, about 0.3 s, and
+#: most tests here send as the admin only).
+_CLIENTS: weakref.WeakKeyDictionary[Dash, tuple[Engine, dict[str, FlaskClient]]] = (
+    weakref.WeakKeyDictionary())
 
 
 @pytest.fixture
 def app(seeded: Engine) -> Iterator[Dash]:
     url = seeded.url.render_as_string(hide_password=False)
     served = ready_for_workers(create_app(settings_for(url, statement_timeout_ms=LIMIT_MS)))
-    _CLIENTS[served] = {role: login_client(seeded, role, app=served) for role in ROLES}
+    _CLIENTS[served] = (seeded, {})
     yield served
     # the fuzz presses the map's Recompute button, which starts `borderwatch analyse hotspots`
     # in its own process: it must end before the warehouse is dropped, not outlive the test
@@ -60,8 +63,11 @@ def app(seeded: Engine) -> Iterator[Dash]:
 
 
 def _client(app: Dash, role: str = "admin") -> FlaskClient:
-    """A test client of ``app`` logged in as ``role``."""
-    return _CLIENTS[app][role]
+    """A test client of ``app`` logged in as ``role`` (the same one for the whole test)."""
+    engine, clients = _CLIENTS[app]
+    if role not in clients:
+        clients[role] = login_client(engine, role, app=app)
+    return clients[role]
 
 
 def _server_callbacks(app: Dash) -> dict[str, CallbackCheck]:
