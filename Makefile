@@ -72,8 +72,12 @@ db-stop: install
 	$(BW) db stop
 
 # -- checks ------------------------------------------------------------------------------
+# Two pytest workers (pytest-xdist), each with its own PostGIS cluster and browser, a test
+# file to one worker (its module fixtures are built once); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: install browser-deps pdf-deps
-	$(BIN)/python -m pytest --headless -q
+	$(BIN)/python -m pytest --headless -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check etl dashboard tests bench geodata

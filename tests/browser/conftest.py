@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 from dashboard.app import create_app
 from tests.conftest import GEO_TEMPLATE, _db_url, _fresh_engine, _recreate, settings_for
 from tests.dashboard.seed import seed_incidents, seed_reference
-from tests.support import ROLE_USERS, TEST_PASSWORD, add_role_users
+from tests.support import ROLE_USERS, TEST_PASSWORD, add_role_users, free_port
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 DEMO_TEMPLATE = "bw_template_demo"
@@ -64,7 +64,9 @@ def start_app(dash_duo: Any) -> Callable[..., Any]:
         url = engine.url.render_as_string(hide_password=False)
         add_role_users(engine)
         app = create_app(settings_for(url, **overrides))
-        dash_duo.start_server(app, navigate=False)
+        # a free port, not dash.testing's 8050, 8051...: two pytest workers (make test) or
+        # sessions would count from the same number
+        dash_duo.start_server(app, navigate=False, port=free_port())
         dash_duo.driver.set_window_size(1400, 900)
         dash_duo._url = dash_duo.server.url  # server_url without opening "/" (the login gate)
         if role is not None:
