@@ -168,19 +168,8 @@ def parse_timestamps(v: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.
     if not present.any():
         return out, bad_offset
     vals = v[present].to_numpy(dtype=object)
-    timed = np.fromiter((len(x) > 10 for x in vals), dtype=bool, count=len(vals))
-    strip = np.zeros(len(vals), dtype=np.int64)
-    offset = np.zeros(len(vals))
-    if timed.any():
-        suffixes = pd.Series([x[-6:] for x in vals[timed]], dtype=object)
-        codes, uniques = pd.factorize(suffixes)
-        table = [_offset_of(u) for u in uniques]
-        strip[timed] = np.array([t[0] for t in table], dtype=np.int64)[codes]
-        offset[timed] = np.array([t[1] for t in table])[codes]
-    heads = pd.Series(
-        [x[: len(x) - k].rstrip() if k else x for x, k in zip(vals, strip.tolist(), strict=True)],
-        dtype=object,
-    )
+    split = _split_offsets_arrow(vals)
+    heads, offset = split if split is not None else _split_offsets(vals)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ts = pd.to_datetime(heads, format="ISO8601", errors="coerce")
@@ -194,6 +183,60 @@ def parse_timestamps(v: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.
     out[where] = micros - offset * 60e6
     bad_offset[where] = np.isnan(offset)
     return out, bad_offset
+
+
+#: What ``str.rstrip()`` removes from ASCII text.
+_ASCII_BLANKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+
+
+def _offsets_of(suffixes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(characters to strip, offset in minutes) of each of a few distinct suffixes."""
+    table = [_offset_of(u) for u in suffixes]
+    return (np.array([t[0] for t in table], dtype=np.int64),
+            np.array([t[1] for t in table], dtype=float))
+
+
+def _split_offsets(vals: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Date-times (matching ``ISO_DATETIME``) without their UTC offset (and the blanks before
+    it), and the offset in minutes (NaN when it cannot exist), in Python."""
+    timed = np.fromiter((len(x) > 10 for x in vals), dtype=bool, count=len(vals))
+    strip = np.zeros(len(vals), dtype=np.int64)
+    offset = np.zeros(len(vals))
+    if timed.any():
+        suffixes = pd.Series([x[-6:] for x in vals[timed]], dtype=object)
+        codes, uniques = pd.factorize(suffixes)
+        cut, minutes = _offsets_of(list(uniques))
+        strip[timed], offset[timed] = cut[codes], minutes[codes]
+    heads = pd.Series(
+        [x[: len(x) - k].rstrip() if k else x for x, k in zip(vals, strip.tolist(), strict=True)],
+        dtype=object,
+    )
+    return heads, offset
+
+
+def _split_offsets_arrow(vals: np.ndarray) -> tuple[pd.Series, np.ndarray] | None:
+    """``_split_offsets`` in Arrow's C++ (about three times faster), for ASCII text only
+    (there string lengths and blanks are the same in both); None for other text."""
+    try:
+        arr = pa.array(vals, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
+        return None
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        return None
+    timed = pc.greater(pc.binary_length(arr), 10).to_numpy(zero_copy_only=False)
+    suffixes = pc.utf8_slice_codeunits(arr, -6).dictionary_encode()
+    cut, minutes = _offsets_of(suffixes.dictionary.to_pylist())
+    codes = suffixes.indices.to_numpy(zero_copy_only=False)
+    strip = np.where(timed, cut[codes], 0)
+    offset = np.where(timed, minutes[codes], 0.0)
+    heads = np.empty(len(vals), dtype=object)
+    for k in np.unique(strip).tolist():
+        at = np.flatnonzero(strip == k)
+        part = arr.take(pa.array(at))
+        if k:
+            part = pc.utf8_rtrim(pc.utf8_slice_codeunits(part, 0, -k), characters=_ASCII_BLANKS)
+        heads[at] = part.to_numpy(zero_copy_only=False)
+    return pd.Series(heads, dtype=object), offset
 
 
 def _micros(text: str) -> float:

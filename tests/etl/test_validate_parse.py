@@ -9,7 +9,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.validate.parse import ISO_DATETIME, ISO_DATETIME_RE2, fullmatch, has_nul
+from etl.validate.parse import (
+    ISO_DATETIME,
+    ISO_DATETIME_RE2,
+    _split_offsets,
+    _split_offsets_arrow,
+    fullmatch,
+    has_nul,
+)
 
 SHAPES = ["2024-05-01", "2024-05-01T02:15:00+02:00", "2024-05-01 02:15", "2024-05-01t02:15z",
           "2024-05-01T02:15:00.123Z", "2024-05-01T02:15 +0200", "2024-05-01T02:15:00,5-3:30"]
@@ -41,6 +48,24 @@ def test_the_date_time_shape_is_read_alike_by_both_engines(values: list[str]) ->
     v = pd.Series(values, dtype=object)
     expected = v.str.fullmatch(ISO_DATETIME, na=False).to_numpy(dtype=bool)
     assert fullmatch(v, ISO_DATETIME, ISO_DATETIME_RE2).tolist() == expected.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(near_dates(), min_size=1, max_size=200))
+def test_offsets_are_cut_alike_by_arrow_and_python(values: list[str]) -> None:
+    """What the date-time parser hands to pandas (the value without its UTC offset) and the
+    offset read: the same from Arrow's string functions as from Python's, for ASCII text."""
+    blanks = [f"2024-05-01T02:15{chr(c)}{chr(c)}+02:00" for c in (9, 11, 12, 13, 28, 31, 32)]
+    shaped = [x for x in values if ISO_DATETIME.fullmatch(x)] + blanks
+    vals = np.array(shaped, dtype=object)
+    fast = _split_offsets_arrow(vals)
+    plain_heads, plain_offsets = _split_offsets(vals)
+    if not all(x.isascii() for x in shaped):
+        assert fast is None  # Python reads text beyond ASCII
+        return
+    assert fast is not None
+    assert fast[0].tolist() == plain_heads.tolist()
+    np.testing.assert_array_equal(fast[1], plain_offsets)  # NaN where the offset cannot exist
 
 
 def test_blanks_that_re_and_re2_read_differently() -> None:
