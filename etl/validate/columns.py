@@ -258,15 +258,16 @@ class ColumnChecker:
         self.problems.add(long, "bad_text", col.name,
                           f"{col.name} is longer than {limit:,} characters")
         missing = missing | long
-        norm = by_unique(v.where(~long, ""), conv)
-        ok = norm.str.fullmatch(CODES, na=False).to_numpy()
+        codes, distinct = distinct_mapped(v.where(~long, ""), conv)
+        norm = distinct[codes]  # normalised and matched once per distinct value
+        ok = pd.Series(distinct, dtype=object).str.fullmatch(CODES, na=False).to_numpy()[codes]
         bad = ~missing & ~ok
         shown = v.to_numpy(dtype=object)
         self.problems.add(
             bad, f"bad_{col.name}", col.name,
             lambda i: f"{col.name} {show(shown[i])} is not a ';'-separated list of ISO alpha-3 codes",
         )
-        self.values[col.name] = np.where(missing | bad, None, norm.to_numpy(dtype=object))
+        self.values[col.name] = np.where(missing | bad, None, norm)
 
     def _round(self, col: Column, v: pd.Series, missing: np.ndarray) -> None:
         norm = by_unique(v, lambda u: u.str.upper())
