@@ -116,9 +116,51 @@ def fullmatch(v: pd.Series, pattern: re.Pattern[str], re2: str) -> np.ndarray:
     return out
 
 
+#: Plain decimals (``-12.5``, ``.5``, ``7.``) with at most 15 digits: for these pandas'
+#: parser (``precise_xstrtod``: the digits as a whole number, exact in a double, then one
+#: multiplication or division by an exact power of ten) rounds correctly, as Arrow's does, so
+#: both give the same double. Other text (exponents, ``+``, 16 digits and more, ``inf``...) is
+#: read by pandas.
+_PLAIN_DECIMAL = r"^-?(?:\d+\.?\d*|\.\d+)$"
+_MAX_EXACT_DIGITS = 15
+
+
 def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
-    nums = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float)  # "" is NaN
+    """Numbers of a text column exactly as pandas' ``to_numeric`` reads them (NaN when missing
+    or not a number); plain decimals are parsed by Arrow in C++, outside the GIL (a load's
+    threads share it: 70 ms of it per million values instead of 270).
+
+    pandas reads a column of whole numbers only as integers (``-0`` is then 0, not -0.0), any
+    other column value by value as floats. Arrow's path is taken only when the column is read
+    as floats: it holds a decimal point or an empty value; the values left to pandas are read
+    with a decimal appended, so that pandas reads them as floats too."""
+    values = v.to_numpy(dtype=object)
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
+        return _to_numeric(values, missing)
+    dot = pc.match_substring(arr, ".")
+    digits = pc.subtract(pc.subtract(pc.binary_length(arr), pc.cast(dot, pa.int32())),
+                         pc.cast(pc.starts_with(arr, "-"), pa.int32()))  # of a plain decimal
+    plain = pc.fill_null(pc.and_(pc.match_substring_regex(arr, _PLAIN_DECIMAL),
+                                 pc.less_equal(digits, _MAX_EXACT_DIGITS)), False)
+    floats = pc.or_(pc.and_(plain, dot), pc.equal(pc.binary_length(arr), 0))
+    if not pc.any(pc.fill_null(floats, True)).as_py():
+        return _to_numeric(values, missing)
+    nums = np.full(len(values), np.nan)
+    at = plain.to_numpy(zero_copy_only=False)
+    nums[at] = pc.cast(arr.filter(plain), pa.float64()).to_numpy()
+    rest = np.flatnonzero(~at & (values != ""))
+    if len(rest):
+        nums[rest] = _to_numeric(np.append(values[rest], "0.5"), None)[:-1]
     nums[missing] = np.nan
+    return nums
+
+
+def _to_numeric(values: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    nums = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    if missing is not None:
+        nums[missing] = np.nan  # "" is NaN already
     return nums
 
 

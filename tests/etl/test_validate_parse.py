@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from etl.validate.parse import (
@@ -16,6 +16,7 @@ from etl.validate.parse import (
     _split_offsets_arrow,
     fullmatch,
     has_nul,
+    parse_numbers,
 )
 
 SHAPES = ["2024-05-01", "2024-05-01T02:15:00+02:00", "2024-05-01 02:15", "2024-05-01t02:15z",
@@ -92,3 +93,32 @@ def test_nul_is_found_wherever_it_is() -> None:
     assert not has_nul(dirty, False).any()
     assert has_nul(pd.Series(["\x00", None, 1.5], dtype=object), True).tolist() == [
         True, False, False]
+
+
+#: Digits, signs, points, exponents, blanks and a few characters beyond ASCII.
+NUMBER_CHARS = st.sampled_from(list("0123456789") * 4 + list("+-.eE _x") + ["٣", "\u00a0"])
+NUMBERS = (st.text(NUMBER_CHARS, max_size=24)
+           | st.floats(allow_nan=True, allow_infinity=True).map(repr)
+           | st.from_regex(r"-?[0-9]{0,12}\.?[0-9]{0,12}", fullmatch=True)
+           | st.sampled_from(["inf", "-inf", "nan", "NaN", "1e400", "", "-0", "+.5", "7."]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(NUMBERS, min_size=1, max_size=200))
+@example(["-0"]).via("whole numbers only: pandas reads integers, -0 is 0")
+@example(["-0", "1"]).via("whole numbers only")
+@example(["-0", "1.5"]).via("a decimal: floats, -0 is -0.0")
+@example(["-0", ""]).via("an empty value: floats")
+@example([" -0", "1.5"]).via("left to pandas, read as floats as in the whole column")
+@example(["12345678901234567891", "1.5"]).via("20 digits, read as a float")
+@example(["12345678901234567891"]).via("20 digits, read as an integer")
+def test_numbers_are_read_as_pandas_reads_them(values: list[str]) -> None:
+    """Bit for bit (the sign of zero and NaN included): the stored value and the content hash
+    of a row must not depend on which parser read it."""
+    v = pd.Series(values, dtype=object)
+    missing = np.zeros(len(v), dtype=bool)
+    expected = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float)
+    got = parse_numbers(v, missing)
+    nan = np.isnan(expected)
+    assert np.isnan(got).tolist() == nan.tolist()
+    assert got[~nan].view(np.int64).tolist() == expected[~nan].view(np.int64).tolist()
