@@ -2,14 +2,14 @@
 ``analyse``, ``demo``, ``config``, ``users``, ``audit``).
 
 ``dashboard.cli`` is the composition root: it mounts this group and adds ``serve``.
-Importing ``reference``, ``ingest``, ``maintain``, ``analytics``, ``demo``, ``config`` and
-``users`` register their commands.
+Importing ``reference``, ``ingest``, ``maintain``, ``demo``, ``config`` and ``users`` register
+their commands; ``analyse hotspots`` and ``analyse impact`` (``analytics``) are imported only
+when run.
 """
 
 from __future__ import annotations
 
 from etl.cli import (  # noqa: F401  (register commands)
-    analytics,
     config,
     demo,
     ingest,

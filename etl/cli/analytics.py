@@ -11,7 +11,6 @@ import click
 from etl.analytics.hotspot_job import STAGES, Request, check_out, run_hotspots, write_out
 from etl.analytics.impact import run_impact, write_levels
 from etl.cli.common import QuietProgress, TerminalBar, safe, settings_from
-from etl.cli.maintain import analyse
 from etl.warehouse.engine import get_engine
 from etl.warehouse.schema import INCIDENT_CATEGORIES
 
@@ -47,7 +46,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-@analyse.command("hotspots")
+@click.command("hotspots")
 @click.option("--from", "date_from", callback=_day, metavar="YYYY-MM-DD",
               help="First day of the period (default: hotspot_steps steps before --to).")
 @click.option("--to", "date_to", callback=_day, metavar="YYYY-MM-DD",
@@ -94,7 +93,7 @@ def analyse_hotspots(ctx: click.Context, date_from: dt.date | None, date_to: dt.
         click.echo(f"wrote {rows:,} cells to {out}")
 
 
-@analyse.command("impact")
+@click.command("impact")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the suggestions to this .csv file, in the impact-levels load "
                    "format (review it, then: borderwatch load impact-levels FILE).")

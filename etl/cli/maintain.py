@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from etl.cli.common import QuietProgress, cli_group, safe, settings_from
+from etl.cli.common import LazyGroup, QuietProgress, cli_group, safe, settings_from
 from etl.maintenance import delete_source, incident_sources, rollup_job
 from etl.warehouse.engine import connect, driver_connection, get_engine
 from etl.warehouse.runs import recent_runs
@@ -56,9 +56,11 @@ def delete_incidents(ctx: click.Context, source: str | None, list_sources: bool,
                f"map summary recomputed for {done.rollup_days:,} day(s)")
 
 
-@cli_group.group("analyse")
-def analyse() -> None:
-    """Batch jobs that recompute derived tables."""
+analyse = LazyGroup("analyse", help="Batch jobs that recompute derived tables.")
+cli_group.add_command(analyse)
+# the hotspot analysis stack (scipy, libpysal, ...: 176 modules) is imported only when run
+analyse.add_lazy("hotspots", "etl.cli.analytics:analyse_hotspots")
+analyse.add_lazy("impact", "etl.cli.analytics:analyse_impact")
 
 
 @analyse.command("rollup")
