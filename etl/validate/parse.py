@@ -257,7 +257,7 @@ def _split_offsets(vals: np.ndarray) -> tuple[pd.Series, np.ndarray]:
 
 
 def _split_offsets_arrow(vals: np.ndarray) -> tuple[pd.Series, np.ndarray] | None:
-    """``_split_offsets`` in Arrow's C++ (about three times faster), for ASCII text only
+    """``_split_offsets`` in Arrow's C++ (two to three times faster), for ASCII text only
     (there string lengths and blanks are the same in both); None for other text."""
     try:
         arr = pa.array(vals, type=pa.string())
