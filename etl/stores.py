@@ -36,6 +36,7 @@ from etl.warehouse.stored_keys import (
     MAX_ROWS,
     TEXT_TYPES,
     StoredKeys,
+    digest_pieces,
     key_digest,
     key_texts,
 )
@@ -211,8 +212,8 @@ class FactStore:
             stored = facts.estimated_rows(db, self.spec.table)
             if ({c.typname for c in self.key_cols} <= TEXT_TYPES and stored <= MAX_ROWS
                     and file_rows * 10 >= stored):
-                self.index = StoredKeys(facts.stored_key_digests(
-                    db, self.spec.table, self.key_cols, self.scope))
+                self.index = StoredKeys(digest_pieces(facts.stored_key_texts(
+                    db, self.spec.table, self.key_cols, self.scope)))
         if self.index is not None:
             digests = key_digest([key_texts(acc[name], col.typname) for name, col
                                   in zip(self.key_names, self.key_cols, strict=True)])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg import sql
 
 from etl import pgcopy
@@ -84,28 +86,39 @@ def stored_hashes(db: psycopg.Connection, table: str, keys: Sequence[TableColumn
     return [(int(o) - 1, str(h)) for o, h in db.execute(q, params).fetchall()]
 
 
-def stored_key_digests(db: psycopg.Connection, table: str, keys: Sequence[TableColumn],
-                       source: str | None) -> Iterator[bytes]:
-    """Every row of ``table`` (of ``source``, when given) as 16 bytes: the first 8 of the md5
-    of its key's text (per key column: its length, a colon and its text, dates as
-    ``YYYY-MM-DD``) and its ``content_hash`` (zeros when it is not 16 lower-case hex digits:
-    such a row is then seen as changed, and updated). The server aggregates the rows into at
-    most 64 pieces, handed over one at a time (so the client never holds more than one)."""
+def stored_key_texts(db: psycopg.Connection, table: str, keys: Sequence[TableColumn],
+                     source: str | None) -> Iterator[pa.Table]:
+    """Every row of ``table`` (of ``source``, when given) as its key's text and its
+    ``content_hash`` (``""`` when NULL). One key column: its text (dates as ``YYYY-MM-DD``);
+    several: per column its length, a colon and its text, one after the other. The server
+    only prints the rows, as CSV lines aggregated into at most 64 pieces handed over one at a
+    time (so the client never holds more than one); ``etl.warehouse.stored_keys`` digests
+    them. (A COPY of the rows would hand them over one message per row: 2 s of Python at 1M.)"""
     ident = sql.Identifier
     texts = [sql.SQL("to_char({}, 'YYYY-MM-DD')" if c.typname == "date" else "{}::text").format(
         ident(c.name)) for c in keys]
-    key = sql.SQL(" || ").join(sql.SQL("length({t})::text || ':' || {t}").format(t=t)
-                               for t in texts)
+    key = texts[0] if len(texts) == 1 else sql.SQL(" || ").join(
+        sql.SQL("length({t})::text || ':' || {t}").format(t=t) for t in texts)
     where = sql.SQL(" WHERE source = %s") if source is not None else sql.SQL("")
     q = sql.SQL(
-        "SELECT string_agg(decode(left(md5({key}), 16) || CASE WHEN content_hash ~"
-        " '^[0-9a-f]{{16}}$' THEN content_hash ELSE '0000000000000000' END, 'hex'), ''::bytea)"
-        " FROM {table}{where} GROUP BY hashtext({first}) & 63").format(
+        "SELECT convert_to(string_agg('\"' || replace({key}, '\"', '\"\"') || '\",'"
+        " || coalesce(content_hash, ''), E'\\n'), 'UTF8') FROM {table}{where}"
+        " GROUP BY hashtext({first}) & 63").format(
         key=key, table=ident(table), where=where, first=texts[0])
     with db.cursor(binary=True) as cur:
         for (piece,) in cur.stream(q, (source,) if source is not None else ()):
             if piece:
-                yield bytes(piece)
+                yield _key_rows(bytes(piece))
+
+
+def _key_rows(csv_text: bytes) -> pa.Table:
+    return pacsv.read_csv(
+        pa.py_buffer(csv_text),
+        read_options=pacsv.ReadOptions(column_names=["key", "content_hash"], use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"key": pa.string(), "content_hash": pa.string()},
+            strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
 def estimated_rows(db: psycopg.Connection, table: str) -> float:

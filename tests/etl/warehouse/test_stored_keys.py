@@ -15,7 +15,7 @@ from etl import stores
 from etl.load import load_file
 from etl.settings import Settings
 from etl.warehouse import facts
-from etl.warehouse.stored_keys import StoredKeys, key_digest, key_texts
+from etl.warehouse.stored_keys import StoredKeys, digest_pieces, key_digest, key_texts
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q
 
@@ -23,7 +23,8 @@ SQL_KEYS = (
     "CREATE TEMP TABLE bw_keys (name text, day date, n int4, content_hash text);"
     "INSERT INTO bw_keys VALUES ('Horgoš 1', '2024-02-29', 7, '00000000000000ff'),"
     " ('a:b\tc\nd', '1999-12-31', -3, 'ffffffffffffffff'), ('', '2026-01-01', 0, NULL),"
-    " ('Ö', '2025-06-30', 2147483647, 'not-hex')"
+    " ('Ö', '2025-06-30', 2147483647, 'not-hex'),"
+    " ('say \"hi\",' || chr(10) || '\"', '2024-01-01', 1, '0123456789ABCDEF')"
 )
 
 
@@ -33,19 +34,23 @@ def _conn(engine: Engine) -> psycopg.Connection:
 
 
 def test_python_digests_equal_the_servers(geo_engine: Engine) -> None:
+    """Keys with a tab, line ends, quotes and commas, letters beyond ASCII, an empty key."""
     with _conn(geo_engine) as db:
         db.execute(SQL_KEYS)
         cols = facts.table_columns(db, "bw_keys")
         keys = [cols["name"], cols["day"], cols["n"]]
-        index = StoredKeys(facts.stored_key_digests(db, "bw_keys", keys, None))
+        index = StoredKeys(digest_pieces(facts.stored_key_texts(db, "bw_keys", keys, None)))
+        one = StoredKeys(digest_pieces(facts.stored_key_texts(db, "bw_keys", [cols["name"]],
+                                                              None)))
         rows = db.execute("SELECT name, day - date '1970-01-01', n FROM bw_keys").fetchall()
     names = np.array([r[0] for r in rows], dtype=object)
     days = np.array([r[1] for r in rows], dtype=np.int64)
     ns = np.array([r[2] for r in rows], dtype=float)  # whole numbers come as floats
     mine = key_digest([key_texts(names, "text"), key_texts(days, "date"), key_texts(ns, "int4")])
     assert sorted(mine.tolist()) == index.keys.tolist()
-    contents = {0xFF, 0xFFFFFFFFFFFFFFFF, 0}  # NULL and a malformed hash read as 0
-    assert set(index.contents.tolist()) == contents
+    assert sorted(key_digest([key_texts(names, "text")]).tolist()) == one.keys.tolist()
+    # NULL, a malformed and an upper-case hash read as 0
+    assert set(index.contents.tolist()) == {0xFF, 0xFFFFFFFFFFFFFFFF, 0}
     # one key column only: the same digests as a one-column table would give
     assert key_digest([["x"]])[0] != key_digest([["x"], ["1970-01-01"]])[0]
 
