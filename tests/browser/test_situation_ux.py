@@ -98,7 +98,9 @@ def test_clusters_lie_under_sections_and_bcps_and_tooltips_over_everything(
     hover.perform()
     until(lambda: len(duo.find_elements(".leaflet-tooltip-pane .bw-section-tip")) == 1, 5,
           msg="hovering a section opens its attribution in the tooltip pane")
-    assert "Test reason" in duo.find_element(".leaflet-tooltip-pane .bw-section-tip").text
+    # Leaflet fades a tooltip in: until it is visible, WebDriver reads its text as ''
+    until(lambda: "Test reason" in duo.find_element(".leaflet-tooltip-pane .bw-section-tip").text,
+          5, msg="the section's tooltip shows its impact reason")
     screenshot(duo, "situation-section-tooltip")
     assert console_errors(duo) == []
 
