@@ -101,8 +101,9 @@ def stored_key_texts(db: psycopg.Connection, table: str, keys: Sequence[TableCol
         sql.SQL("length({t})::text || ':' || {t}").format(t=t) for t in texts)
     where = sql.SQL(" WHERE source = %s") if source is not None else sql.SQL("")
     q = sql.SQL(
-        "SELECT convert_to(string_agg('\"' || replace({key}, '\"', '\"\"') || '\",'"
-        " || coalesce(content_hash, ''), E'\\n'), 'UTF8') FROM {table}{where}"
+        "SELECT convert_to(string_agg('\"' || replace({key}, '\"', '\"\"') || '\",\"'"
+        " || replace(coalesce(content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
+        " FROM {table}{where}"
         " GROUP BY hashtext({first}) & 63").format(
         key=key, table=ident(table), where=where, first=texts[0])
     with db.cursor(binary=True) as cur:

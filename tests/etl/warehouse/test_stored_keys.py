@@ -23,7 +23,7 @@ SQL_KEYS = (
     "CREATE TEMP TABLE bw_keys (name text, day date, n int4, content_hash text);"
     "INSERT INTO bw_keys VALUES ('Horgoš 1', '2024-02-29', 7, '00000000000000ff'),"
     " ('a:b\tc\nd', '1999-12-31', -3, 'ffffffffffffffff'), ('', '2026-01-01', 0, NULL),"
-    " ('Ö', '2025-06-30', 2147483647, 'not-hex'),"
+    " ('Ö', '2025-06-30', 2147483647, 'not,hex\"' || chr(10)),"
     " ('say \"hi\",' || chr(10) || '\"', '2024-01-01', 1, '0123456789ABCDEF')"
 )
 
@@ -49,7 +49,7 @@ def test_python_digests_equal_the_servers(geo_engine: Engine) -> None:
     mine = key_digest([key_texts(names, "text"), key_texts(days, "date"), key_texts(ns, "int4")])
     assert sorted(mine.tolist()) == index.keys.tolist()
     assert sorted(key_digest([key_texts(names, "text")]).tolist()) == one.keys.tolist()
-    # NULL, a malformed and an upper-case hash read as 0
+    # NULL, a malformed (with a comma, a quote, a line end) and an upper-case hash read as 0
     assert set(index.contents.tolist()) == {0xFF, 0xFFFFFFFFFFFFFFFF, 0}
     # one key column only: the same digests as a one-column table would give
     assert key_digest([["x"]])[0] != key_digest([["x"], ["1970-01-01"]])[0]
