@@ -94,6 +94,15 @@ def has_nul(v: pd.Series, check: bool) -> np.ndarray:
     return v.str.contains("\x00", regex=False, na=False).to_numpy()
 
 
+def arrow_text(values: np.ndarray) -> pa.Array | None:
+    """``values`` (strings, None or NaN for none) as an Arrow string array, or None when some
+    cannot be one (another type, a lone surrogate): the callers' Arrow paths then step aside."""
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+
+
 def fullmatch(v: pd.Series, pattern: re.Pattern[str], re2: str) -> np.ndarray:
     """Mask of the string values matching ``pattern`` in whole (False for non-strings).
 
@@ -102,9 +111,8 @@ def fullmatch(v: pd.Series, pattern: re.Pattern[str], re2: str) -> np.ndarray:
     the two engines agree (``\\d`` and ``\\s`` differ beyond ASCII), and Python's ``re``
     reads the rest."""
     values = v.to_numpy(dtype=object)
-    try:
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
+    arr = arrow_text(values)
+    if arr is None:
         return v.str.fullmatch(pattern, na=False).to_numpy(dtype=bool)
     ascii_ = pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
     out = pc.fill_null(pc.match_substring_regex(arr, re2), False).to_numpy(zero_copy_only=False)
@@ -135,9 +143,8 @@ def parse_numbers(v: pd.Series, missing: np.ndarray) -> np.ndarray:
     as floats: it holds a decimal point or an empty value; the values left to pandas are read
     with a decimal appended, so that pandas reads them as floats too."""
     values = v.to_numpy(dtype=object)
-    try:
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
+    arr = arrow_text(values)
+    if arr is None:
         return _to_numeric(values, missing)
     dot = pc.match_substring(arr, ".")
     digits = pc.subtract(pc.subtract(pc.binary_length(arr), pc.cast(dot, pa.int32())),
@@ -259,11 +266,8 @@ def _split_offsets(vals: np.ndarray) -> tuple[pd.Series, np.ndarray]:
 def _split_offsets_arrow(vals: np.ndarray) -> tuple[pd.Series, np.ndarray] | None:
     """``_split_offsets`` in Arrow's C++ (two to three times faster), for ASCII text only
     (there string lengths and blanks are the same in both); None for other text."""
-    try:
-        arr = pa.array(vals, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # e.g. a lone surrogate
-        return None
-    if not pc.all(pc.string_is_ascii(arr)).as_py():
+    arr = arrow_text(vals)
+    if arr is None or not pc.all(pc.string_is_ascii(arr)).as_py():
         return None
     timed = pc.greater(pc.binary_length(arr), 10).to_numpy(zero_copy_only=False)
     suffixes = pc.utf8_slice_codeunits(arr, -6).dictionary_encode()
