@@ -32,6 +32,7 @@ from etl.reader import Chunk, InputFile, prefetched
 from etl.runs import Run
 from etl.stores import FactStore, Store, Target
 from etl.validate import MEMORY_KEYS, References, SeenKeys, SourceSpec, Validator, default_context
+from etl.validate.fingerprint import fingerprint, mixed
 from etl.warehouse import references
 from etl.warehouse.rejects import copy_rejects
 from etl.warehouse.seen_keys import TempKeyStore
@@ -58,6 +59,10 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
     accepted_rows = 0
     clock = _Clock(report.stages)
     classify = getattr(store, "classify", None) if geo is not None else None
+    store_known = getattr(store, "known", None)
+    raw_print = None
+    if store_known is not None and getattr(store, "has_raw", False) and spec.skip_known:
+        raw_print = fingerprint(spec, report.source, list(inp.columns), refs, ctx)
     chunks = _whole(inp, spec) if spec.whole_file else prefetched(inp.chunks())
     try:
         while True:
@@ -65,10 +70,18 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
                 chunk = next(chunks, None)
             if chunk is None:
                 break
+            digests, known = None, None
+            if raw_print is not None and store_known is not None and chunk.digests is not None:
+                digests = mixed(chunk.digests, raw_print)
+                with clock("recognise rows held as read"):
+                    known = store_known(digests, run.conn.engine,
+                                        _file_rows(chunk, report.read + len(chunk.frame)))
             with clock("validate"):
-                result = validator.validate(chunk.frame, inp.raw_names)
+                result = validator.validate(chunk.frame, inp.raw_names, digests=digests,
+                                            known=known)
             report.read += result.n_read
-            report.unchanged += result.duplicates
+            report.unchanged += result.duplicates + result.known
+            accepted_rows += result.known
             if result.rejects:
                 report.rejected += len(result.rejects)
                 report.count_reasons(result.rejects)
@@ -79,7 +92,7 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
             if staging and len(result.accepted_rows):
                 accepted = result.accepted
                 classes = None
-                estimate = int(report.read * chunk.total / chunk.done) if chunk.done else 0
+                estimate = _file_rows(chunk, report.read)
                 if classify is not None:  # unchanged rows are not enriched, nor written
                     with clock("classify keys"):
                         classes = classify(accepted, run.conn.engine, estimate)
@@ -114,6 +127,12 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
         with clock("after the load (rollup)"):
             spec.after_load(run)
     return accepted_rows
+
+
+def _file_rows(chunk: Chunk, rows: int) -> int:
+    """The rows the file is estimated to hold: ``rows`` read up to the end of ``chunk``, in
+    proportion to the bytes (or features) read."""
+    return int(rows * chunk.total / chunk.done) if chunk.done else 0
 
 
 class _Clock:

@@ -7,9 +7,11 @@ with ``finish``, which returns ``(inserted, updated, unchanged)``. Two stores se
   whose key is new go by binary COPY straight into the table, rows whose content hash changed
   into a TEMP table for one UPDATE at the end, unchanged rows nowhere. The table needs the
   natural-key columns, ``source``, ``run_id``, ``content_hash``, ``attrs`` (jsonb),
-  ``created_at`` and ``updated_at``.
-- :class:`UpsertStore` for small reference tables (a BCP registry): the rows are kept until
-  the end and upserted on the primary key.
+  ``created_at`` and ``updated_at``; with a ``raw_digest`` column, each row's raw digest is
+  kept too, and a reload recognises the rows held exactly as read before validating them
+  (``FactStore.known``).
+- ``etl.upsert_store.UpsertStore`` for small reference tables (a BCP registry): the rows are
+  kept until the end and upserted on the primary key.
 
 Values come as the validator gives them (``etl.validate``): text as objects (None when empty),
 numbers, instants and dates as float64 (NaN for none; microseconds / days since 1970), extra
@@ -35,12 +37,13 @@ from etl.warehouse.facts import TableColumn
 from etl.warehouse.stored_keys import (
     MAX_ROWS,
     TEXT_TYPES,
+    HeldRows,
     StoredKeys,
     digest_pieces,
+    held_pieces,
     key_digest,
     key_texts,
 )
-from etl.warehouse.upserts import upsert_rows
 
 #: A load whose new rows reach this many, into a table holding fewer than
 #: ``BULK_MAX_EXISTING`` rows (a first backfill: nobody watches an empty map), rebuilds the
@@ -49,7 +52,11 @@ BULK_MIN_ROWS = 100_000
 BULK_MAX_EXISTING = 10_000
 #: Rows assembled at a time for COPY (the encoder's index arrays stay small).
 COPY_BATCH = 5_000
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: The column of a fact table holding each row's raw digest, if it has one (``known``).
+RAW_DIGEST = "raw_digest"
+#: With raw digests held, the table's keys are read into memory only once the rows to
+#: classify pass this share of the rows read (below it, each chunk's few are looked up).
+KEYS_AFTER = 0.1
 
 
 @dataclass
@@ -83,6 +90,9 @@ class Classes:
 
     new: np.ndarray
     changed: np.ndarray
+    #: Unchanged rows whose raw digest the table does not hold (the text or the fingerprint
+    #: changed since they were written): their digest is brought up to date.
+    stale: np.ndarray | None = None
 
     @property
     def written(self) -> np.ndarray:
@@ -150,6 +160,9 @@ def _plan(t: Target, columns: dict[str, TableColumn]) -> list[_Out]:
         out.append(_Out(columns[target], take(col.name), few=col.kind in ("enum", "ref")))
         if col.kind == "round":
             out.append(_Out(columns[f"{target}_date"], take(f"{col.name}_date")))
+    if RAW_DIGEST in columns:  # 0 (none) for rows read without one
+        out.append(_Out(columns[RAW_DIGEST],
+                        lambda acc, n: acc.get("__raw", np.zeros(n, dtype=np.uint64))))
     if t.spec.located:
         out += [_Out(columns[name], take(name), few=name in enrich.FEW_VALUES)
                 for name in enrich.COLUMNS]
@@ -176,7 +189,9 @@ class FactStore:
 
     def __init__(self, t: Target) -> None:
         self.t, self.db, self.spec = t, t.db, t.spec
-        self.plan = _plan(t, facts.table_columns(t.db, t.spec.table))
+        columns = facts.table_columns(t.db, t.spec.table)
+        self.plan = _plan(t, columns)
+        self.has_raw = RAW_DIGEST in columns
         self.names = [o.col.name for o in self.plan]
         self.new = self.changed = self.unchanged = 0
         self.staged: set[str] = set()
@@ -192,6 +207,9 @@ class FactStore:
         self.lookup = facts.has_rows(self.db, self.spec.table, scope)
         self.side: tuple[Any, psycopg.Connection] | None = None
         self.index: StoredKeys | None = None
+        self.keys_read = self.held_read = False
+        self.held: HeldRows | None = None
+        self.rows_read = self.asked = 0  # rows given to known, and to classify
 
     def classify(self, acc: dict[str, Any], engine: Any, file_rows: int = 0) -> Classes:
         """Which accepted rows are new, changed, unchanged, asked on a connection of its own
@@ -202,23 +220,60 @@ class FactStore:
         key of this file cannot come back in a later chunk (the validator's duplicates), so
         the rows this load wrote earlier do not matter. A file of at least a tenth of the
         table's size reads the table's keys once (``StoredKeys``, for a table of at most
-        ``MAX_ROWS`` rows: memory); otherwise its keys are looked up chunk by chunk."""
+        ``MAX_ROWS`` rows: memory); otherwise its keys are looked up chunk by chunk. When the
+        table's raw digests are held (``known``), most rows of a reload never come here: the
+        keys are then read only once the rows asked about pass ``KEYS_AFTER`` of those read."""
         n = len(acc["__h1"])
         if not self.lookup:
             return Classes(np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
-        if self.side is None:
-            self.side = side_connection(engine, "borderwatch-key-lookup")
-            db = self.side[1]
-            stored = facts.estimated_rows(db, self.spec.table)
+        side = self._side(engine)
+        self.asked += n
+        if self.index is None and not self.keys_read and (
+                self.held is None or self.asked > KEYS_AFTER * self.rows_read):
+            self.keys_read = True
+            stored = facts.estimated_rows(side, self.spec.table)
             if ({c.typname for c in self.key_cols} <= TEXT_TYPES and stored <= MAX_ROWS
                     and file_rows * 10 >= stored):
                 self.index = StoredKeys(digest_pieces(facts.stored_key_texts(
-                    db, self.spec.table, self.key_cols, self.scope)))
+                    side, self.spec.table, self.key_cols, self.scope)))
         if self.index is not None:
             digests = key_digest([key_texts(acc[name], col.typname) for name, col
                                   in zip(self.key_names, self.key_cols, strict=True)])
-            return Classes(*self.index.classify(digests, acc["__h1"]))
-        return Classes(*self._classify(acc, n, self.side[1]))
+            new, changed = self.index.classify(digests, acc["__h1"])
+        else:
+            new, changed = self._classify(acc, n, side)
+        stale = None
+        if self.held is not None and "__raw" in acc:
+            raw = acc["__raw"]
+            stale = ~new & ~changed & (raw != 0) & ~self.held.known(raw)[0]
+        return Classes(new, changed, stale)
+
+    def known(self, digests: np.ndarray, engine: Any, file_rows: int = 0
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mask, content hash) of the rows of a chunk that the table holds exactly as they are
+        read, by their raw digests (``etl.validate.fingerprint``): these need no validation.
+        The table's raw digests are read at the first call (``HeldRows``), for a file of at
+        least a tenth of the table's size (and a table of at most ``MAX_ROWS`` rows). None
+        when the table keeps no raw digests, or they are not read."""
+        if not self.lookup or not self.has_raw:
+            return None
+        if not self.held_read:
+            self.held_read = True
+            side = self._side(engine)
+            stored = facts.estimated_rows(side, self.spec.table)
+            if stored <= MAX_ROWS and file_rows * 10 >= stored:
+                self.held = HeldRows(held_pieces(facts.stored_raw_digests(
+                    side, self.spec.table, RAW_DIGEST, self.scope)))
+        if self.held is None:
+            return None
+        self.rows_read += len(digests)
+        return self.held.known(digests)
+
+    def _side(self, engine: Any) -> psycopg.Connection:
+        """The side connection (opened on the first call)."""
+        if self.side is None:
+            self.side = side_connection(engine, "borderwatch-key-lookup")
+        return self.side[1]
 
     def close(self) -> None:
         """Close the side connection, if one was opened."""
@@ -247,6 +302,9 @@ class FactStore:
             self._copy(self._new_table(), _select(acc, new))
         if changed.any():
             self._copy(self._stage("bw_changed"), _select(acc, changed))
+        if classes is not None and classes.stale is not None and classes.stale.any():
+            digest = [o for o in self.plan if o.col.name in (*self._key_targets(), RAW_DIGEST)]
+            self._copy(self._stage("bw_digests", digest), _select(acc, classes.stale), digest)
 
     def _classify(self, acc: dict[str, Any], n: int, db: psycopg.Connection
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -283,18 +341,26 @@ class FactStore:
     def _new_table(self) -> str:
         return self._stage("bw_new") if self.t.strict else self.spec.table
 
-    def _stage(self, name: str) -> str:
+    def _stage(self, name: str, plan: list[_Out] | None = None) -> str:
         if name not in self.staged:
-            facts.create_stage(self.db, name, self.spec.table, self.names)
+            names = self.names if plan is None else [o.col.name for o in plan]
+            facts.create_stage(self.db, name, self.spec.table, names)
             self.staged.add(name)
         return name
 
-    def _copy(self, table: str, acc: dict[str, Any]) -> None:
-        """One COPY of the rows, assembled ``COPY_BATCH`` rows at a time."""
+    def _key_targets(self) -> list[str]:
+        """The table's natural-key columns (``source`` first when it is part of the key)."""
+        return (["source"] if self.spec.source_in_key else []) + self.keys
+
+    def _copy(self, table: str, acc: dict[str, Any], plan: list[_Out] | None = None) -> None:
+        """One COPY of the rows (of the columns of ``plan``, by default all), assembled
+        ``COPY_BATCH`` rows at a time."""
         n = len(acc["__h1"])
+        plan = self.plan if plan is None else plan
         fields = [pgcopy.Field(o.col.typname, o.values(acc, n), elem_oid=o.col.elem_oid,
-                               few=o.few) for o in self.plan]
-        facts.copy_rows(self.db, table, self.names, pgcopy.encode_batches(fields, n, COPY_BATCH))
+                               few=o.few) for o in plan]
+        facts.copy_rows(self.db, table, [o.col.name for o in plan],
+                        pgcopy.encode_batches(fields, n, COPY_BATCH))
 
     def finish(self) -> tuple[int, int, int]:
         """Move strict-mode rows, apply the updates, rebuild dropped indexes."""
@@ -303,69 +369,13 @@ class FactStore:
         if "bw_new" in self.staged:
             facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
         updated = added = 0
+        keys = self._key_targets()
+        if "bw_digests" in self.staged:
+            facts.update_digests(self.db, self.spec.table, "bw_digests", RAW_DIGEST, keys)
         if "bw_changed" in self.staged:
-            keys = (["source"] if self.spec.source_in_key else []) + self.keys
             updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
             if self.index is not None:  # a key taken for another by its digest (see StoredKeys)
                 added = facts.insert_missing_from(self.db, self.spec.table, "bw_changed",
                                                   self.names, keys)
         facts.create_indexes(self.db, self.dropped)
         return self.new + added, updated, self.unchanged + self.changed - updated - added
-
-
-# ------------------------------------------------------------------------ reference tables
-
-
-def python_value(kind: str, v: Any) -> Any:
-    """A validator value as the Python value a driver writes (None for missing)."""
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if kind == "int":
-        return int(v)
-    if kind == "float":
-        return float(v)
-    if kind == "bool":
-        return bool(v)
-    if kind == "timestamp":
-        return _EPOCH + dt.timedelta(microseconds=int(v))
-    if kind == "date":
-        return dt.date(1970, 1, 1) + dt.timedelta(days=int(v))
-    if kind == "codes":
-        return str(v).split(";")
-    return v
-
-
-class UpsertStore:
-    """A small reference table: accepted rows are kept and upserted on the primary key at
-    the end (inserted, updated when a column differs, unchanged otherwise). Subclasses add
-    columns the file does not hold (``row``)."""
-
-    def __init__(self, t: Target) -> None:
-        self.t = t
-        self.rows: list[dict[str, Any]] = []
-        self.attrs = attr_names(t.spec, t.extras)
-        self.has_attrs = "attrs" in facts.table_columns(t.db, t.spec.table)
-
-    def row(self, acc: dict[str, Any], i: int) -> dict[str, Any]:
-        """The table row of accepted row ``i``."""
-        out = {}
-        for c in self.t.spec.columns:
-            target = c.target_name
-            if target is None or target == "attrs":
-                continue
-            out[target] = python_value(c.kind, acc[c.name][i])
-        if self.has_attrs:
-            out["attrs"] = {k: acc[a][i] for k, a in self.attrs if acc[a][i] is not None}
-        return out
-
-    def write(self, acc: dict[str, Any], estimated_rows: int,
-              classes: Classes | None = None) -> None:
-        self.rows += [self.row(acc, i) for i in range(len(acc["__h1"]))]
-
-    def finish(self) -> tuple[int, int, int]:
-        if not self.t.dry_run:
-            return upsert_rows(self.t.db, self.t.spec.table, self.rows)
-        with self.t.db.transaction() as savepoint:  # a dry run counts, then takes it back
-            counts = upsert_rows(self.t.db, self.t.spec.table, self.rows)
-            raise psycopg.Rollback(savepoint)
-        return counts

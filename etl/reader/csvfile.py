@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from etl.errors import InputFileError
+from etl.reader.digests import row_digests
 from etl.reader.files import MAX_HEADER_BYTES, Chunk, InputFile
 from etl.validate import OVERFLOW, ROW, SourceSpec
 
@@ -111,7 +112,7 @@ def _arrow_chunks(inp: InputFile) -> Iterator[Chunk]:
     for table, last in _arrow_tables(inp.path, len(inp.columns), inp.chunk_rows):
         done += _text_bytes(table)
         yield Chunk(_arrow_frame(inp, table, rows), inp.total if last else min(done, inp.total),
-                    inp.total)
+                    inp.total, row_digests(table))
         rows += table.num_rows
 
 

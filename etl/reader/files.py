@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from etl.validate import SourceSpec
@@ -23,6 +24,8 @@ class Chunk:
     frame: pd.DataFrame
     done: int  # bytes (CSV) or features (others) consumed so far
     total: int
+    #: Digest of each row as read (``etl.reader.digests``), when the reader made them.
+    digests: np.ndarray | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from etl.stores import UpsertStore
+from etl.upsert_store import UpsertStore
 from etl.validate import Column, Parsed, Problems, SourceSpec
 
 STATUSES = ("documented", "illustrative")

@@ -21,7 +21,7 @@ import shapely
 
 from etl.report import Reject
 from etl.settings import Settings
-from etl.stores import UpsertStore
+from etl.upsert_store import UpsertStore
 from etl.validate import ROW, Column, Parsed, Problems, References, SourceSpec, Validator
 from etl.validate import default_context as _context
 from etl.warehouse import references

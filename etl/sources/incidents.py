@@ -38,6 +38,7 @@ SPEC = SourceSpec(
     table="incident",
     title="incident reports",
     natural_key=("incident_id",),
+    skip_known=True,
     source_in_key=True,
     located=True,
     columns=(

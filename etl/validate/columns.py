@@ -68,6 +68,11 @@ class ColumnChecker:
                 continue  # checked together, by check_location
             self._column(col)
 
+    def only(self, names: tuple[str, ...]) -> None:
+        """Parse only the named columns (not ``lat``/``lon``)."""
+        for name in names:
+            self._column(self.spec.column(name))
+
     def _column(self, col: Column) -> None:
         v = strings(self.raw(col.name), few=col.kind not in DENSE_KINDS)
         missing = empty(v)

@@ -148,6 +148,19 @@ class Problems:
             out |= mask
         return out
 
+    def lifted(self, positions: np.ndarray, n: int) -> Problems:
+        """These problems of a part of a chunk, as problems of the whole chunk of ``n`` rows
+        (``positions``: where the part's rows are in it)."""
+        out = Problems(n)
+        inverse = np.full(n, -1, dtype=np.intp)
+        inverse[positions] = np.arange(len(positions))
+        for mask, code, fname, message in self._items:
+            full = np.zeros(n, dtype=bool)
+            full[positions] = mask
+            out._items.append((full, code, fname, message if isinstance(message, str)
+                               else _shifted(message, inverse)))
+        return out
+
     def reasons(self, rows: np.ndarray) -> dict[int, list[Reason]]:
         """Reasons per chunk position, for the given positions, in the order found."""
         wanted = np.zeros(self.n, dtype=bool)
@@ -158,6 +171,10 @@ class Problems:
                 text = message if isinstance(message, str) else message(int(i))
                 out[int(i)].append(Reason(code, fname, text))
         return out
+
+
+def _shifted(message: Callable[[int], str], inverse: np.ndarray) -> Callable[[int], str]:
+    return lambda i: message(int(inverse[i]))
 
 
 @dataclass
@@ -230,6 +247,11 @@ class SourceSpec:
         store class (``etl.stores``).
     after_load
         ``f(run)`` called after the rows are written (not in a dry run), in the transaction.
+    skip_known
+        A reload does not validate again the rows the table holds exactly as they are read
+        (by their raw digests, ``etl.validate.fingerprint``; the table needs a ``raw_digest``
+        column). Only for kinds whose natural key no check replaces and that need no
+        ``lookups``: the key of such a row is parsed alone, for the in-file duplicates.
     """
 
     kind: str
@@ -248,6 +270,7 @@ class SourceSpec:
     max_rows: int = 200_000
     store: Any = None
     after_load: Callable[[Any], None] | None = None
+    skip_known: bool = False
 
     @property
     def whole_file(self) -> bool:

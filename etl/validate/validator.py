@@ -55,6 +55,7 @@ class ChunkResult:
     rejects: list[Reject]
     duplicates: int
     n_read: int
+    known: int = 0  # rows accepted that the table holds as read (neither handed on nor written)
 
 
 class Validator:
@@ -90,7 +91,9 @@ class Validator:
         self.dense = frozenset([c.name for c in spec.columns if c.kind in DENSE_KINDS]
                                + [f"attr:{k}" for k in extras])
 
-    def validate(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> ChunkResult:
+    def validate(self, frame: pd.DataFrame, raw_names: Mapping[str, str], *,
+                 digests: np.ndarray | None = None,
+                 known: tuple[np.ndarray, np.ndarray] | None = None) -> ChunkResult:
         """Check one chunk.
 
         Parameters
@@ -100,10 +103,58 @@ class Validator:
             under their original header, and the reader's reserved columns (``__row``...).
         raw_names
             Column in ``frame`` -> header as written in the file (for the reject's raw text).
+        digests
+            Each row's raw digest (``etl.validate.fingerprint``), kept with the accepted rows
+            under ``__raw``.
+        known
+            (mask, content hash) of the rows the table holds exactly as they are read
+            (``SourceSpec.skip_known``): only their key is parsed, for the duplicates; those
+            accepted are counted in ``ChunkResult.known``, not handed on.
         """
         if UNREADABLE in frame.columns:
             return self._with_unreadable(frame, raw_names)
         n = len(frame)
+        rows = frame[ROW].to_numpy(dtype=np.int64)
+        hit = np.zeros(n, dtype=bool)
+        if (known is not None and self.spec.skip_known and not self.spec.whole_file
+                and OVERFLOW not in frame.columns):
+            hit = known[0]
+        rest = np.flatnonzero(~hit)
+        values: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        problems, content = Problems(0), np.zeros(0, dtype=np.uint64)
+        if len(rest) or not n:  # (every row held as read: nothing to check)
+            part = frame if not hit.any() else frame.take(rest).reset_index(drop=True)
+            values, extras, problems, content = self._check(part)
+        p, c1 = problems, content
+        keys: dict[str, Any] = {k: values.get(k) for k in self.spec.natural_key}
+        if hit.any():
+            p = problems.lifted(rest, n)
+            keys = self._keys_of(frame, keys, hit)
+            c1 = np.empty(n, dtype=np.uint64)
+            c1[rest], c1[hit] = content, known[1][hit]  # type: ignore[index]
+        if self.spec.whole_file:
+            duplicates = mark_conflicting_keys(self.spec, values, content, p.bad(), rows,
+                                               self._texts(frame, raw_names), p, self.dense)
+        else:
+            duplicates = mark_duplicates(self.seen, self.spec.natural_key, keys, c1, p.bad(),
+                                         rows, p, self.dense, code=self.spec.duplicate_code)
+        bad = p.bad()
+        keep = ~bad & ~duplicates
+        take = keep[rest]
+        accepted = {k: v[take] for k, v in values.items()}
+        accepted.update({f"attr:{k}": v[take] for k, v in extras.items()})
+        accepted["__h1"] = content[take]
+        if digests is not None and len(values):
+            accepted["__raw"] = digests[rest][take]
+        rejects = self._rejects(frame, raw_names, p, np.flatnonzero(bad), rows)
+        return ChunkResult(accepted, rows[rest][take], rejects, int(duplicates.sum()), n,
+                           known=int((keep & hit).sum()))
+
+    def _check(self, frame: pd.DataFrame
+               ) -> tuple[dict[str, Any], dict[str, Any], Problems, np.ndarray]:
+        """Every check of the rows of ``frame`` but the duplicates: (values, extra columns,
+        problems, content hash of each row)."""
         chk = ColumnChecker(self.spec, frame, self.refs, self.ctx)
         chk.run()
         p = chk.problems
@@ -123,29 +174,35 @@ class Validator:
         if self.spec.located:
             lon, lat = check_location(chk)
             values["lon"], values["lat"] = lon, lat
-        row_numbers = frame[ROW].to_numpy(dtype=np.int64)
         parsed = Parsed(values, values.get("lon"), values.get("lat"), self.refs, self.ctx,
-                        row_numbers)
+                        frame[ROW].to_numpy(dtype=np.int64))
         if self.database is not None:
             for lookup in self.spec.lookups:
                 values.update(self.database(_bound(lookup, parsed)))
         for check in self.spec.checks:
             check(parsed, p)
         content = hash_frame(self._content(values, extras), HASH_KEYS[0], self.dense)
-        if self.spec.whole_file:
-            duplicates = mark_conflicting_keys(self.spec, values, content, p.bad(), row_numbers,
-                                               self._texts(frame, raw_names), p, self.dense)
-        else:
-            duplicates = mark_duplicates(self.seen, self.spec.natural_key, values, content,
-                                         p.bad(), row_numbers, p, self.dense,
-                                         code=self.spec.duplicate_code)
-        bad = p.bad()
-        keep = ~bad & ~duplicates
-        accepted = {k: v[keep] for k, v in values.items()}
-        accepted.update({f"attr:{k}": v[keep] for k, v in extras.items()})
-        accepted["__h1"] = content[keep]
-        rejects = self._rejects(frame, raw_names, p, np.flatnonzero(bad), row_numbers)
-        return ChunkResult(accepted, row_numbers[keep], rejects, int(duplicates.sum()), n)
+        return values, extras, p, content
+
+    def _keys_of(self, frame: pd.DataFrame, keys: dict[str, Any], hit: np.ndarray
+                 ) -> dict[str, Any]:
+        """The natural key of every row of the chunk: ``keys`` of the others (checked; None
+        when there are none), and of the rows held as read (``hit``, hence valid) their key
+        columns parsed alone."""
+        names = list(self.spec.natural_key)
+        held = frame[names].take(np.flatnonzero(hit)).reset_index(drop=True)
+        chk = ColumnChecker(self.spec, held, self.refs, self.ctx)
+        chk.only(self.spec.natural_key)
+        out = {}
+        for k, checked in keys.items():
+            parsed = chk.values[k]
+            if checked is None:
+                out[k] = parsed
+                continue
+            full = np.empty(len(hit), dtype=checked.dtype if len(checked) else parsed.dtype)
+            full[~hit], full[hit] = checked, parsed
+            out[k] = full
+        return out
 
     def _texts(self, frame: pd.DataFrame, raw_names: Mapping[str, str]) -> np.ndarray:
         """Each row's text as written (blanks around values removed), for comparing rows."""

@@ -122,6 +122,41 @@ def _key_rows(csv_text: bytes) -> pa.Table:
             strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
+def stored_raw_digests(db: psycopg.Connection, table: str, column: str,
+                       source: str | None) -> Iterator[pa.Table]:
+    """The raw digest (``column``) and ``content_hash`` of every row of ``table`` (of
+    ``source``, when given) holding one (not NULL, not 0), as ``stored_key_texts`` hands its
+    rows over: CSV lines aggregated into at most 64 pieces."""
+    ident = sql.Identifier
+    where = sql.SQL(" AND source = %s") if source is not None else sql.SQL("")
+    q = sql.SQL(
+        "SELECT convert_to(string_agg({col}::text || ',\"'"
+        " || replace(coalesce(content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
+        " FROM {table} WHERE {col} IS NOT NULL AND {col} <> 0{where}"
+        " GROUP BY {col} & 63").format(col=ident(column), table=ident(table), where=where)
+    with db.cursor(binary=True) as cur:
+        for (piece,) in cur.stream(q, (source,) if source is not None else ()):
+            if piece:
+                yield pacsv.read_csv(
+                    pa.py_buffer(bytes(piece)),
+                    read_options=pacsv.ReadOptions(column_names=["raw", "content_hash"],
+                                                   use_threads=False),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={"raw": pa.int64(), "content_hash": pa.string()},
+                        strings_can_be_null=False, quoted_strings_can_be_null=False))
+
+
+def update_digests(db: psycopg.Connection, table: str, stage: str, column: str,
+                   keys: Sequence[str]) -> None:
+    """Set ``column`` (a raw digest) of the rows of ``table`` whose key is in the stage, and
+    nothing else (``updated_at`` stays: the content did not change)."""
+    ident = sql.Identifier
+    join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k))
+                                 for k in keys)
+    db.execute(sql.SQL("UPDATE {} AS t SET {} = s.{} FROM {} s WHERE {}").format(
+        ident(table), ident(column), ident(column), ident(stage), join))
+
+
 def estimated_rows(db: psycopg.Connection, table: str) -> float:
     """The planner's estimate of the rows in ``table``."""
     row = db.execute(_ESTIMATE, (table,)).fetchone()

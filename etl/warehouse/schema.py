@@ -206,6 +206,9 @@ incident = Table(
            "key: a bulk load would check it per row)"),
     Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
     *_timestamps(),
+    Column("raw_digest", BigInteger, comment="Digest of the row's text as read and of what "
+           "validated it (etl.validate.fingerprint); NULL or 0: none. A reload skips validating "
+           "rows it holds"),
     Index("uq_incident_source_id", "source", "incident_id", unique=True),
     Index("ix_incident_occurred_at", "occurred_at"),
     Index("ix_incident_category_time", "category", "occurred_at"),

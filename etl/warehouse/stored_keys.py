@@ -20,6 +20,11 @@ unchanged (a false match needs two 64-bit hashes to collide at once); found with
 content hash, it is changed. Two different keys with one digest would make a new row look
 changed: ``FactStore.finish`` inserts every changed row whose key the table does not hold, so
 nothing is lost even then.
+
+``HeldRows`` holds, for a table with a raw digest column (``etl.validate.fingerprint``), the
+rows' raw digests with their content hashes (16 bytes per row, read by
+``facts.stored_raw_digests``): ``HeldRows.known`` finds the rows of a chunk that the table
+holds exactly as they are read, before they are validated.
 """
 
 from __future__ import annotations
@@ -131,3 +136,46 @@ class StoredKeys:
                 hi = np.searchsorted(self.keys, keys[i], side="right")
                 same[i] = bool((self.contents[at[i]:hi] == contents[i]).any())
         return ~found, found & ~same
+
+
+def held_pieces(tables: Iterable[pa.Table]) -> Iterator[bytes]:
+    """The rows of ``facts.stored_raw_digests`` as ``HeldRows`` reads them: 16 bytes a row,
+    the raw digest and the content hash (0 when not 16 lower-case hex digits), big-endian."""
+    for table in tables:
+        rows = np.empty((table.num_rows, 2), dtype=">u8")
+        rows[:, 0] = table.column("raw").to_numpy().astype(np.int64).view(np.uint64)
+        rows[:, 1] = _hex64(table.column("content_hash").combine_chunks())
+        yield rows.tobytes()
+
+
+class HeldRows:
+    """Sorted raw digests of a table's rows, with their content hashes."""
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        parts = []
+        for piece in pieces:
+            if len(piece) % 16:
+                raise ValueError("stored raw digests are not 16 bytes per row")
+            parts.append(np.frombuffer(piece, dtype=">u8").reshape(-1, 2).astype(np.uint64))
+        rows = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.uint64)
+        del parts
+        order = np.argsort(rows[:, 0])
+        self.raws, self.contents = rows[order, 0], rows[order, 1]
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def known(self, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, content hash) of the rows whose raw digest (0: none, never held) a stored
+        row holds: the rows the table holds exactly as they are read."""
+        hit = np.zeros(len(digests), dtype=bool)
+        content = np.zeros(len(digests), dtype=np.uint64)
+        if not len(self.raws) or not len(digests):
+            return hit, content
+        order = np.argsort(digests)  # sorted needles search in step through memory
+        at = np.empty(len(digests), dtype=np.intp)
+        at[order] = np.searchsorted(self.raws, digests[order])
+        at = np.minimum(at, len(self.raws) - 1)
+        hit = (self.raws[at] == digests) & (digests != 0)
+        content[hit] = self.contents[at[hit]]
+        return hit, content

@@ -28,7 +28,8 @@ LAYERS = [
     "enrich",       # country, section, BCP, H3 of points (pure)
     "derive",       # derived reference tables (patrol areas)
     "analytics",    # computations on the warehouse (rollup, ...)
-    "stores",       # where accepted rows go
+    "stores",       # where accepted rows go (fact tables)
+    "upsert_store",  # where accepted rows of small reference tables go
     "pipeline",     # read, validate, enrich, store inside a run
     "sources",      # the input kinds and their registry
     "load",         # the runner

@@ -15,7 +15,13 @@ from etl import stores
 from etl.load import load_file
 from etl.settings import Settings
 from etl.warehouse import facts
-from etl.warehouse.stored_keys import StoredKeys, digest_pieces, key_digest, key_texts
+from etl.warehouse.stored_keys import (
+    HeldRows,
+    StoredKeys,
+    digest_pieces,
+    key_digest,
+    key_texts,
+)
 from tests.support import TEST_DATA as DATA
 from tests.support import query_rows as _q
 
@@ -76,14 +82,17 @@ def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settin
     built: list[StoredKeys] = []
 
     class Spy(StoredKeys):
-        def __init__(self, pieces: list[bytes]) -> None:
-            super().__init__(pieces)
+        def __init__(self, pieces: list[bytes], **kw: bool) -> None:
+            super().__init__(pieces, **kw)
             built.append(self)
             if way == "every digest shared":  # the worst collision: every key has one digest
                 self.keys = np.zeros_like(self.keys)
                 self.shared = np.arange(len(self.keys) - 1)
 
     monkeypatch.setattr(stores, "StoredKeys", Spy)
+    # every row is classified by its key here, none recognised by its raw digest first
+    # (tests/etl/test_load_skip_known.py)
+    monkeypatch.setattr(stores.FactStore, "known", lambda self, *a, **k: None)
     if way == "per chunk":  # a file small against the table: keys looked up chunk by chunk
         monkeypatch.setattr(facts, "estimated_rows", lambda db, table: 1e12)
     if way == "every digest shared":
@@ -104,3 +113,16 @@ def test_both_ways_give_the_same_reload(geo_engine: Engine, geo_settings: Settin
     assert _q(geo_engine, "SELECT incident_id, persons FROM incident WHERE incident_id IN "
                           "('RS-2024-0001', 'RS-2024-0002', 'RS-2024-9999') ORDER BY 1") == [
         ("RS-2024-0001", 13), ("RS-2024-0002", 3), ("RS-2024-9999", 3)]
+
+
+def test_held_rows_are_found_by_their_raw_digest() -> None:
+    def blob(raw: int, content: int) -> bytes:
+        return raw.to_bytes(8, "big") + content.to_bytes(8, "big")
+
+    held = HeldRows([blob(500, 50) + blob(2**64 - 3, 90), blob(700, 70)])
+    hit, content = held.known(np.array([700, 500, 0, 900, 501, 2**64 - 3], dtype=np.uint64))
+    assert hit.tolist() == [True, True, False, False, False, True]  # 0: no digest, never held
+    assert content.tolist() == [70, 50, 0, 0, 0, 90]
+    assert not HeldRows([]).known(np.array([500], dtype=np.uint64))[0].any()
+    with pytest.raises(ValueError):
+        HeldRows([b"0" * 24])

@@ -1,0 +1,120 @@
+"""What a row's validation depends on besides its text: the fingerprint of a load's rows.
+
+A reload skips validating a row whose text it loaded before (``etl.reader.digests``), which
+is right only if the row would be validated today exactly as it was then. So the stored digest
+of a row is its text's digest mixed with a *fingerprint* of everything else its validation
+read: the kind, the source, the file's columns, the references (codes, BCP positions, the
+spec's tables), the settings validation may read, the NUL check, the validating code itself
+(the source text of ``etl.validate``, ``etl.reader`` and ``etl.sources``) and the versions of
+the libraries that parse. A change to any of them changes every digest, and the next reload
+validates every row again. Only the clock is left out: validation compares instants with it
+solely to refuse the future, and a row accepted once stays accepted as time goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from etl.validate.spec import Context, References, SourceSpec
+
+#: Settings validation never reads (the server, sign-in, the pages, the analyses, where
+#: things are): changing one of them does not make a reload validate every row again.
+UNRELATED_SETTINGS = frozenset({
+    "database_url", "data_dir", "geodata_dir", "pg_port", "pg_bin_dir", "pg_auto_install",
+    "database_name", "statement_timeout_ms", "host", "port", "proxy_hops", "hsts_max_age_s",
+    "tile_url", "tile_attribution", "refresh_interval_s", "max_map_features", "near_radius_km",
+    "anomaly_z", "mirror_gap_pct", "mirror_min_gap", "load_chunk_rows", "lock_timeout_s",
+    "log_level", "secret_key", "session_lifetime_min", "login_lockout_failures",
+    "login_lockout_min", "login_address_failures",
+})
+_UNRELATED_PREFIXES = ("demo_", "hotspot_", "impact_")
+_CODE_PACKAGES = ("validate", "reader", "sources")
+_LIBRARIES = ("numpy", "pandas", "pyarrow", "polars")
+#: Odd multiplier of the mixing (the golden ratio's, as in Fibonacci hashing).
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+class Unhashable(Exception):
+    """A reference holds a value with no canonical text: no fingerprint, no skipping."""
+
+
+def fingerprint(spec: SourceSpec, source: str, columns: Sequence[str], refs: References,
+                ctx: Context) -> int | None:
+    """The fingerprint of rows of ``spec`` loaded as ``source`` from a file with ``columns``
+    (its header as the reader names them, in order); None when a reference cannot be put in
+    canonical text (the load then skips nothing)."""
+    h = hashlib.sha256()
+    try:
+        parts: list[Any] = [spec.kind, source, list(columns), ctx.region_bbox, ctx.check_nul,
+                            _settings(ctx), _canonical(refs.codes), _canonical(refs.bcp_lonlat),
+                            _canonical(refs.tables), _code_digest(), _versions()]
+    except Unhashable:
+        return None
+    for part in parts:
+        h.update(repr(part).encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return int.from_bytes(h.digest()[:8], "big")
+
+
+def mixed(digests: np.ndarray, print_: int) -> np.ndarray:
+    """Row digests mixed with a fingerprint, never 0 (0 stands for no digest)."""
+    with np.errstate(over="ignore"):
+        out = (digests ^ np.uint64(print_)) * _MIX
+    out[out == 0] = np.uint64(1)
+    return out
+
+
+def _settings(ctx: Context) -> list[tuple[str, Any]]:
+    if ctx.settings is None:
+        return []
+    dumped = ctx.settings.model_dump()
+    return sorted((k, repr(v)) for k, v in dumped.items()
+                  if k not in UNRELATED_SETTINGS and not k.startswith(_UNRELATED_PREFIXES))
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as nested tuples and scalars in one order (sets and dicts sorted)."""
+    if value is None or isinstance(value, str | bytes | bool | int):
+        return value
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else value.hex()
+    if isinstance(value, np.generic):
+        return _canonical(value.item())
+    if isinstance(value, dict):
+        return tuple(sorted(((repr(_canonical(k)), _canonical(v)) for k, v in value.items())))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(repr(_canonical(v)) for v in value))
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (str(value.dtype), value.shape, _canonical(value.tolist()))
+    if isinstance(value, pd.DataFrame):
+        return (tuple(map(str, value.columns)), tuple(map(str, value.dtypes)),
+                _canonical(value.to_numpy().tolist()))
+    raise Unhashable(type(value).__name__)
+
+
+@functools.cache
+def _code_digest() -> str:
+    """SHA-256 of the source text of the packages that read and validate rows."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for package in _CODE_PACKAGES:
+        for path in sorted((root / package).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@functools.cache
+def _versions() -> tuple[str, ...]:
+    return tuple(f"{name}=={metadata.version(name)}" for name in _LIBRARIES)
