@@ -243,9 +243,8 @@ class FactStore:
         else:
             new, changed = self._classify(acc, n, side)
         stale = None
-        if self.held is not None and "__raw" in acc:
-            raw = acc["__raw"]
-            stale = ~new & ~changed & (raw != 0) & ~self.held.known(raw)[0]
+        if self.held is not None and "__raw" in acc:  # rows held as read never come here
+            stale = ~new & ~changed & (acc["__raw"] != 0)
         return Classes(new, changed, stale)
 
     def known(self, digests: np.ndarray, engine: Any, file_rows: int = 0

@@ -3,19 +3,27 @@
 A reload skips validating a row whose text it loaded before (``etl.reader.digests``), which
 is right only if the row would be validated today exactly as it was then. So the stored digest
 of a row is its text's digest mixed with a *fingerprint* of everything else its validation
-read: the kind, the source, the file's columns, the references (codes, BCP positions, the
-spec's tables), the settings validation may read, the NUL check, the validating code itself
-(the source text of ``etl.validate``, ``etl.reader`` and ``etl.sources``) and the versions of
-the libraries that parse. A change to any of them changes every digest, and the next reload
-validates every row again. Only the clock is left out: validation compares instants with it
-solely to refuse the future, and a row accepted once stays accepted as time goes on.
+read: the kind's whole spec (its columns with their vocabularies, patterns and limits, its
+key, its checks by name), the source, the file's columns, the references (codes, BCP
+positions, the spec's tables), the settings validation may read, the NUL check, the validating
+code itself (the source text of ``etl.validate`` and ``etl.reader``, and of the kind's own
+module and of the modules of its checks) and the versions of Python, its Unicode data and the
+libraries that parse. A change to any of them changes every digest: the next reload validates
+every row again, and rewrites the digest of every unchanged row (one UPDATE of that column; a
+1M-row reload then takes the time of a full validation plus that update), so the reload after
+it skips them again. Only the clock is left out: validation compares instants with it solely
+to refuse the future, and a row accepted once stays accepted as time goes on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import inspect
 import math
+import sys
+import unicodedata
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -37,7 +45,7 @@ UNRELATED_SETTINGS = frozenset({
     "login_lockout_min", "login_address_failures",
 })
 _UNRELATED_PREFIXES = ("demo_", "hotspot_", "impact_")
-_CODE_PACKAGES = ("validate", "reader", "sources")
+_CODE_PACKAGES = ("validate", "reader")
 _LIBRARIES = ("numpy", "pandas", "pyarrow", "polars")
 #: Odd multiplier of the mixing (the golden ratio's, as in Fibonacci hashing).
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -54,9 +62,10 @@ def fingerprint(spec: SourceSpec, source: str, columns: Sequence[str], refs: Ref
     canonical text (the load then skips nothing)."""
     h = hashlib.sha256()
     try:
-        parts: list[Any] = [spec.kind, source, list(columns), ctx.region_bbox, ctx.check_nul,
-                            _settings(ctx), _canonical(refs.codes), _canonical(refs.bcp_lonlat),
-                            _canonical(refs.tables), _code_digest(), _versions()]
+        parts: list[Any] = [_canonical(spec), source, list(columns), ctx.region_bbox,
+                            ctx.check_nul, _settings(ctx), _canonical(refs.codes),
+                            _canonical(refs.bcp_lonlat), _canonical(refs.tables),
+                            _code_digest(_spec_files(spec)), _versions()]
     except Unhashable:
         return None
     for part in parts:
@@ -82,9 +91,18 @@ def _settings(ctx: Context) -> list[tuple[str, Any]]:
 
 
 def _canonical(value: Any) -> Any:
-    """``value`` as nested tuples and scalars in one order (sets and dicts sorted)."""
+    """``value`` as nested tuples and scalars in one order (sets and dicts sorted; a dataclass
+    by its fields, a function or class by its qualified name: its code is in the digest)."""
     if value is None or isinstance(value, str | bytes | bool | int):
         return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, tuple(
+            (f.name, _canonical(getattr(value, f.name))) for f in dataclasses.fields(value)))
+    if isinstance(value, type) or inspect.isroutine(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+    if isinstance(value, functools.partial):
+        return ("partial", _canonical(value.func), _canonical(value.args),
+                _canonical(value.keywords))
     if isinstance(value, float):
         return "nan" if math.isnan(value) else value.hex()
     if isinstance(value, np.generic):
@@ -103,18 +121,35 @@ def _canonical(value: Any) -> Any:
     raise Unhashable(type(value).__name__)
 
 
+def _spec_files(spec: SourceSpec) -> tuple[str, ...]:
+    """The source files of the kind: the module declaring ``spec`` and those of the functions
+    it names (checks, lookups, reference readers), sorted."""
+    found = {getattr(m, "__file__", None) for m in list(sys.modules.values())
+             if getattr(m, "SPEC", None) is spec}
+    named: list[Any] = [*spec.checks, *spec.lookups,
+                        *(r[1] for r in spec.references if isinstance(r, tuple))]
+    for fn in named:
+        try:
+            found.add(inspect.getsourcefile(fn))
+        except TypeError:  # a builtin: no source of ours
+            continue
+    return tuple(sorted(str(Path(f).resolve()) for f in found if f))
+
+
 @functools.cache
-def _code_digest() -> str:
-    """SHA-256 of the source text of the packages that read and validate rows."""
+def _code_digest(files: tuple[str, ...]) -> str:
+    """SHA-256 of the source text of the packages that read and validate rows
+    (``etl.validate``, ``etl.reader``) and of the kind's own ``files``."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent.parent
-    for package in _CODE_PACKAGES:
-        for path in sorted((root / package).glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+    paths = [p for package in _CODE_PACKAGES for p in sorted((root / package).glob("*.py"))]
+    for path in [*paths, *map(Path, files)]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
 @functools.cache
 def _versions() -> tuple[str, ...]:
-    return tuple(f"{name}=={metadata.version(name)}" for name in _LIBRARIES)
+    return (sys.version, unicodedata.unidata_version,
+            *(f"{name}=={metadata.version(name)}" for name in _LIBRARIES))

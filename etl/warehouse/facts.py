@@ -141,6 +141,7 @@ def stored_raw_digests(db: psycopg.Connection, table: str, column: str,
                     pa.py_buffer(bytes(piece)),
                     read_options=pacsv.ReadOptions(column_names=["raw", "content_hash"],
                                                    use_threads=False),
+                    parse_options=pacsv.ParseOptions(newlines_in_values=True),
                     convert_options=pacsv.ConvertOptions(
                         column_types={"raw": pa.int64(), "content_hash": pa.string()},
                         strings_can_be_null=False, quoted_strings_can_be_null=False))

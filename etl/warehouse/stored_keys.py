@@ -140,12 +140,14 @@ class StoredKeys:
 
 def held_pieces(tables: Iterable[pa.Table]) -> Iterator[bytes]:
     """The rows of ``facts.stored_raw_digests`` as ``HeldRows`` reads them: 16 bytes a row,
-    the raw digest and the content hash (0 when not 16 lower-case hex digits), big-endian."""
+    the raw digest and the content hash, big-endian. A row whose content hash is not 16
+    lower-case hex digits (edited outside borderwatch) is left out: it is validated, seen as
+    changed and updated, as a reload validating every row does."""
     for table in tables:
         rows = np.empty((table.num_rows, 2), dtype=">u8")
         rows[:, 0] = table.column("raw").to_numpy().astype(np.int64).view(np.uint64)
         rows[:, 1] = _hex64(table.column("content_hash").combine_chunks())
-        yield rows.tobytes()
+        yield rows[rows[:, 1] != 0].tobytes()
 
 
 class HeldRows:

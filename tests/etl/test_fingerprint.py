@@ -57,9 +57,18 @@ def test_the_fingerprint_follows_what_validation_reads() -> None:
         fingerprint(SPEC, "s", COLUMNS, _refs(), _ctx(bcp_max_border_km=9.0)),
         fingerprint(SPEC, "s", COLUMNS, _refs(), replace(_ctx(), check_nul=False)),
         fingerprint(KINDS["flows"], "s", COLUMNS, _refs(), _ctx()),
+        # the kind's own rules: a category fewer (its vocabulary comes from the schema module)
+        fingerprint(_without_category(), "s", COLUMNS, _refs(), _ctx()),
     ]
     assert None not in changed and base not in changed
     assert len(set(changed)) == len(changed)
+
+
+def _without_category() -> object:
+    columns = tuple(replace(c, choices=c.choices[1:]) if c.name == "category" else c
+                    for c in SPEC.columns)
+    assert columns != SPEC.columns
+    return replace(SPEC, columns=columns)
 
 
 def test_a_reference_without_canonical_text_gives_no_fingerprint() -> None:

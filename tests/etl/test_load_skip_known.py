@@ -42,7 +42,9 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
         _row("A030", day="2024-13-01"),  # invalid, and repeats the key of row 31
         _row("BAD-1", day="2024-13-01"),  # still invalid
     ]
-    # a changed row first, then the same key held as read: the held one conflicts
+    # a changed row first, then the same key held as read: the held one conflicts (A200:
+    # the two in different chunks; A250: in the same chunk)
+    second.insert(250, _row("A250", persons=6))
     second.insert(150, _row("A200", persons=6))
     # a ragged row: Arrow stops, pandas reads on, without digests: the rows held as read
     # after it are validated (and unchanged)
@@ -97,14 +99,14 @@ def test_a_reload_skips_the_rows_held_as_read_with_the_same_outcome(
                                memory_keys=50)
             outcome[source] = (report, sum(validated))
     (skipped, n_skip), (full, n_full) = outcome["skip"], outcome["all"]
-    assert n_full == full.read == 418
+    assert n_full == full.read == 419
     # Of the 281 rows held as read before the ragged row (A000-A279 and the repeat of A005),
-    # those Arrow read are not validated, even A200's, which then conflicts with the changed
-    # A200 before it; the last rows Arrow read before the ragged row go to pandas again.
+    # those Arrow read are not validated, even A200's and A250's, which then conflict with the
+    # changed copies before them; the last rows Arrow read before the ragged row go to pandas.
     assert full.read - 281 < n_skip < full.read - 150
     counts = ("read", "inserted", "updated", "unchanged", "rejected")
     assert [getattr(skipped, c) for c in counts] == [getattr(full, c) for c in counts]
-    assert (full.inserted, full.updated, full.unchanged, full.rejected) == (12, 41, 360, 5)
+    assert (full.inserted, full.updated, full.unchanged, full.rejected) == (12, 42, 359, 6)
     assert skipped.reject_codes == full.reject_codes
     assert _rejects(geo_engine, skipped) == _rejects(geo_engine, full)
     assert _table(geo_engine, "skip") == _table(geo_engine, "all")
@@ -142,3 +144,19 @@ def test_a_reference_change_validates_every_row_again_once(
     validated.clear()
     last = load_file(geo_engine, geo_settings, "incidents", path)
     assert (last.unchanged, last.rejected, sum(validated)) == (200, 1, 1)  # skipped again
+
+
+def test_a_content_hash_edited_outside_is_repaired_as_by_a_full_validation(
+    geo_engine: Engine, geo_settings: Settings, tmp_path: Path, validated: list[int]
+) -> None:
+    path = tmp_path / "edited.csv"
+    path.write_text("\n".join([HEADER, *[_row(f"A{i:03d}") for i in range(150)]]) + "\n")
+    load_file(geo_engine, geo_settings, "incidents", path)
+    right = _q(geo_engine, "SELECT content_hash FROM incident WHERE incident_id = 'A007'")
+    with geo_engine.begin() as conn:  # a quote, a comma and a line end: the CSV must hold
+        conn.execute(text("UPDATE incident SET content_hash = 'x\",\ny' "
+                          "WHERE incident_id = 'A007'"))
+    validated.clear()
+    again = load_file(geo_engine, geo_settings, "incidents", path)
+    assert (again.updated, again.unchanged, sum(validated)) == (1, 149, 1)
+    assert _q(geo_engine, "SELECT content_hash FROM incident WHERE incident_id = 'A007'") == right
