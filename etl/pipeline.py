@@ -32,8 +32,9 @@ from etl.reader import Chunk, InputFile, prefetched
 from etl.runs import Run
 from etl.stores import FactStore, Store, Target
 from etl.validate import MEMORY_KEYS, References, SeenKeys, SourceSpec, Validator, default_context
-from etl.validate.fingerprint import fingerprint, mixed
+from etl.validate.fingerprint import fingerprint, layout, mixed
 from etl.warehouse import references
+from etl.warehouse.facts import set_fingerprint
 from etl.warehouse.rejects import copy_rejects
 from etl.warehouse.seen_keys import TempKeyStore
 
@@ -60,11 +61,16 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
     clock = _Clock(report.stages)
     classify = getattr(store, "classify", None) if geo is not None else None
     store_known = getattr(store, "known", None)
-    raw_print = None
+    raw_print = valid_print = None
     if store_known is not None and getattr(store, "has_raw", False) and spec.skip_known:
-        raw_print = fingerprint(spec, report.source, list(inp.columns), refs, ctx)
+        valid_print = fingerprint(spec, report.source, list(inp.columns), refs, ctx)
+        if valid_print is not None:  # (None: a reference without canonical text)
+            raw_print = layout(spec.kind, report.source, list(inp.columns))
     chunks = _whole(inp, spec) if spec.whole_file else prefetched(inp.chunks())
     try:
+        if valid_print is not None and not report.dry_run:
+            writer.call(db, partial(set_fingerprint, run_id=run.run_id,
+                                    fingerprint=valid_print))
         while True:
             with clock("read"):
                 chunk = next(chunks, None)
@@ -75,7 +81,8 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
                 digests = mixed(chunk.digests, raw_print)
                 with clock("recognise rows held as read"):
                     known = store_known(digests, run.conn.engine,
-                                        _file_rows(chunk, report.read + len(chunk.frame)))
+                                        _file_rows(chunk, report.read + len(chunk.frame)),
+                                        valid_print)
             with clock("validate"):
                 result = validator.validate(chunk.frame, inp.raw_names, digests=digests,
                                             known=known)

@@ -54,6 +54,8 @@ BULK_MAX_EXISTING = 10_000
 COPY_BATCH = 5_000
 #: The column of a fact table holding each row's raw digest, if it has one (``known``).
 RAW_DIGEST = "raw_digest"
+#: Where rows validated again under another fingerprint and found unchanged are confirmed.
+CONFIRMED = "raw_digest_confirmed"
 #: With raw digests held, the table's keys are read into memory only once the rows to
 #: classify pass this share of the rows read (below it, each chunk's few are looked up).
 KEYS_AFTER = 0.1
@@ -90,8 +92,8 @@ class Classes:
 
     new: np.ndarray
     changed: np.ndarray
-    #: Unchanged rows whose raw digest the table does not hold (the text or the fingerprint
-    #: changed since they were written): their digest is brought up to date.
+    #: Unchanged rows not held as read (validated under another fingerprint, or written
+    #: from other text): their digest and content hash are confirmed (``confirm``).
     stale: np.ndarray | None = None
 
     @property
@@ -210,6 +212,8 @@ class FactStore:
         self.keys_read = self.held_read = False
         self.held: HeldRows | None = None
         self.rows_read = self.asked = 0  # rows given to known, and to classify
+        self.fingerprint: int | None = None  # of this load, once known is asked
+        self.confirmed = False
 
     def classify(self, acc: dict[str, Any], engine: Any, file_rows: int = 0) -> Classes:
         """Which accepted rows are new, changed, unchanged, asked on a connection of its own
@@ -247,22 +251,23 @@ class FactStore:
             stale = ~new & ~changed & (acc["__raw"] != 0)
         return Classes(new, changed, stale)
 
-    def known(self, digests: np.ndarray, engine: Any, file_rows: int = 0
-              ) -> tuple[np.ndarray, np.ndarray] | None:
+    def known(self, digests: np.ndarray, engine: Any, file_rows: int = 0,
+              fingerprint: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """(mask, content hash) of the rows of a chunk that the table holds exactly as they are
         read, by their raw digests (``etl.validate.fingerprint``): these need no validation.
         The table's raw digests are read at the first call (``HeldRows``), for a file of at
         least a tenth of the table's size (and a table of at most ``MAX_ROWS`` rows). None
         when the table keeps no raw digests, or they are not read."""
-        if not self.lookup or not self.has_raw:
+        if not self.lookup or not self.has_raw or fingerprint is None:
             return None
+        self.fingerprint = fingerprint
         if not self.held_read:
             self.held_read = True
             side = self._side(engine)
             stored = facts.estimated_rows(side, self.spec.table)
             if stored <= MAX_ROWS and file_rows * 10 >= stored:
                 self.held = HeldRows(held_pieces(facts.stored_raw_digests(
-                    side, self.spec.table, RAW_DIGEST, self.scope)))
+                    side, self.spec.table, RAW_DIGEST, self.scope, fingerprint)))
         if self.held is None:
             return None
         self.rows_read += len(digests)
@@ -302,8 +307,7 @@ class FactStore:
         if changed.any():
             self._copy(self._stage("bw_changed"), _select(acc, changed))
         if classes is not None and classes.stale is not None and classes.stale.any():
-            digest = [o for o in self.plan if o.col.name in (*self._key_targets(), RAW_DIGEST)]
-            self._copy(self._stage("bw_digests", digest), _select(acc, classes.stale), digest)
+            self._confirm(_select(acc, classes.stale))
 
     def _classify(self, acc: dict[str, Any], n: int, db: psycopg.Connection
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -347,6 +351,15 @@ class FactStore:
             self.staged.add(name)
         return name
 
+    def _confirm(self, acc: dict[str, Any]) -> None:
+        """Append rows validated again and found unchanged to ``raw_digest_confirmed``."""
+        columns = facts.table_columns(self.db, CONFIRMED)
+        plan = [_Out(columns["run_id"], lambda acc, n: np.full(n, float(self.t.run_id))),
+                _Out(columns["raw_digest"], lambda acc, n: acc["__raw"]),
+                _Out(columns["content_hash"], lambda acc, n: _hex16(acc["__h1"]))]
+        self._copy(CONFIRMED, acc, plan)
+        self.confirmed = True
+
     def _key_targets(self) -> list[str]:
         """The table's natural-key columns (``source`` first when it is part of the key)."""
         return (["source"] if self.spec.source_in_key else []) + self.keys
@@ -369,8 +382,9 @@ class FactStore:
             facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
         updated = added = 0
         keys = self._key_targets()
-        if "bw_digests" in self.staged:
-            facts.update_digests(self.db, self.spec.table, "bw_digests", RAW_DIGEST, keys)
+        if self.confirmed and self.fingerprint is not None:
+            facts.drop_other_confirmations(self.db, self.spec.kind, self.t.source,
+                                           self.fingerprint)
         if "bw_changed" in self.staged:
             updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
             if self.index is not None:  # a key taken for another by its digest (see StoredKeys)

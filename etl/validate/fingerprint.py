@@ -1,18 +1,21 @@
 """What a row's validation depends on besides its text: the fingerprint of a load's rows.
 
-A reload skips validating a row whose text it loaded before (``etl.reader.digests``), which
-is right only if the row would be validated today exactly as it was then. So the stored digest
-of a row is its text's digest mixed with a *fingerprint* of everything else its validation
-read: the kind's whole spec (its columns with their vocabularies, patterns and limits, its
+A reload skips validating a row whose text it loaded before (``etl.reader.digests``; the
+stored digest is mixed with the kind, the source and the file's columns, ``layout``), which is
+right only if the row would be validated today exactly as it was then. So each load records
+the *fingerprint* of everything else its validation read (``load_run.fingerprint``), and a
+stored row is held as read only under the fingerprint of the load that wrote it, or of a load
+that validated it again and found it unchanged (``raw_digest_confirmed``). The fingerprint
+covers the kind's whole spec (its columns with their vocabularies, patterns and limits, its
 key, its checks by name), the source, the file's columns, the references (codes, BCP
 positions, the spec's tables), the settings validation may read, the NUL check, the validating
 code itself (the source text of ``etl.validate`` and ``etl.reader``, and of the kind's own
 module and of the modules of its checks) and the versions of Python, its Unicode data and the
-libraries that parse. A change to any of them changes every digest: the next reload validates
-every row again, and rewrites the digest of every unchanged row (one UPDATE of that column; a
-1M-row reload then takes the time of a full validation plus that update), so the reload after
-it skips them again. Only the clock is left out: validation compares instants with it solely
-to refuse the future, and a row accepted once stays accepted as time goes on.
+libraries that parse. A change to any of them changes the fingerprint: the next reload
+validates every row again and appends the unchanged ones to ``raw_digest_confirmed`` (no row of
+the table is rewritten), so the reload after it skips them again. Only the clock is left out:
+validation compares instants with it solely to refuse the future, and a row accepted once stays
+accepted as time goes on.
 """
 
 from __future__ import annotations
@@ -71,6 +74,14 @@ def fingerprint(spec: SourceSpec, source: str, columns: Sequence[str], refs: Ref
     for part in parts:
         h.update(repr(part).encode("utf-8", "surrogatepass"))
         h.update(b"\x1e")
+    return int.from_bytes(h.digest()[:8], "big", signed=True)  # a bigint
+
+
+def layout(kind: str, source: str, columns: Sequence[str]) -> int:
+    """What a row digest is mixed with: the kind, the source and the file's columns (the same
+    values under other headers are another row); not what validates them (``fingerprint``,
+    kept per load)."""
+    h = hashlib.sha256(repr((kind, source, list(columns))).encode("utf-8", "surrogatepass"))
     return int.from_bytes(h.digest()[:8], "big")
 
 

@@ -33,6 +33,10 @@ _SECONDARY_INDEXES = (
 )
 _PARALLEL_BUILD = "SET LOCAL max_parallel_maintenance_workers = 2"
 _SOURCES = "SELECT source, count(*) FROM incident GROUP BY source ORDER BY 2 DESC, 1"
+_SET_PRINT = "UPDATE load_run SET fingerprint = %s WHERE run_id = %s"
+_DROP_CONFIRMED = (
+    "DELETE FROM raw_digest_confirmed c USING load_run r WHERE r.run_id = c.run_id"
+    " AND r.kind = %s AND r.source = %s AND r.fingerprint IS DISTINCT FROM %s")
 _DELETE_SOURCE = "DELETE FROM incident WHERE source = %s"
 
 
@@ -122,20 +126,26 @@ def _key_rows(csv_text: bytes) -> pa.Table:
             strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
-def stored_raw_digests(db: psycopg.Connection, table: str, column: str,
-                       source: str | None) -> Iterator[pa.Table]:
+def stored_raw_digests(db: psycopg.Connection, table: str, column: str, source: str | None,
+                       fingerprint: int) -> Iterator[pa.Table]:
     """The raw digest (``column``) and ``content_hash`` of every row of ``table`` (of
-    ``source``, when given) holding one (not NULL, not 0), as ``stored_key_texts`` hands its
-    rows over: CSV lines aggregated into at most 64 pieces."""
+    ``source``, when given) held as read under ``fingerprint``: a digest (not NULL, not 0)
+    written by a load of that fingerprint, or confirmed by one with that content hash
+    (``raw_digest_confirmed``). Handed over like ``stored_key_texts``: CSV lines aggregated
+    into at most 64 pieces."""
     ident = sql.Identifier
-    where = sql.SQL(" AND source = %s") if source is not None else sql.SQL("")
+    where = sql.SQL(" AND t.source = %(source)s") if source is not None else sql.SQL("")
     q = sql.SQL(
-        "SELECT convert_to(string_agg({col}::text || ',\"'"
-        " || replace(coalesce(content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
-        " FROM {table} WHERE {col} IS NOT NULL AND {col} <> 0{where}"
-        " GROUP BY {col} & 63").format(col=ident(column), table=ident(table), where=where)
+        "SELECT convert_to(string_agg(t.{col}::text || ',\"'"
+        " || replace(coalesce(t.content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
+        " FROM {table} t WHERE t.{col} IS NOT NULL AND t.{col} <> 0{where}"
+        " AND (t.run_id IN (SELECT run_id FROM load_run WHERE fingerprint = %(print)s)"
+        " OR (t.{col}, t.content_hash) IN (SELECT c.raw_digest, c.content_hash"
+        " FROM raw_digest_confirmed c JOIN load_run r ON r.run_id = c.run_id"
+        " WHERE r.fingerprint = %(print)s))"
+        " GROUP BY t.{col} & 63").format(col=ident(column), table=ident(table), where=where)
     with db.cursor(binary=True) as cur:
-        for (piece,) in cur.stream(q, (source,) if source is not None else ()):
+        for (piece,) in cur.stream(q, {"source": source, "print": fingerprint}):
             if piece:
                 yield pacsv.read_csv(
                     pa.py_buffer(bytes(piece)),
@@ -147,15 +157,16 @@ def stored_raw_digests(db: psycopg.Connection, table: str, column: str,
                         strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
-def update_digests(db: psycopg.Connection, table: str, stage: str, column: str,
-                   keys: Sequence[str]) -> None:
-    """Set ``column`` (a raw digest) of the rows of ``table`` whose key is in the stage, and
-    nothing else (``updated_at`` stays: the content did not change)."""
-    ident = sql.Identifier
-    join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k))
-                                 for k in keys)
-    db.execute(sql.SQL("UPDATE {} AS t SET {} = s.{} FROM {} s WHERE {}").format(
-        ident(table), ident(column), ident(column), ident(stage), join))
+def set_fingerprint(db: psycopg.Connection, run_id: int, fingerprint: int) -> None:
+    """Record what validated the rows a load writes (``load_run.fingerprint``)."""
+    db.execute(_SET_PRINT, (fingerprint, run_id))
+
+
+def drop_other_confirmations(db: psycopg.Connection, kind: str, source: str,
+                             fingerprint: int) -> None:
+    """Forget the confirmations of ``kind`` and ``source`` under other fingerprints (a load
+    under ``fingerprint`` has just confirmed the rows it found unchanged)."""
+    db.execute(_DROP_CONFIRMED, (kind, source, fingerprint))
 
 
 def estimated_rows(db: psycopg.Connection, table: str) -> float:

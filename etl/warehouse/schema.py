@@ -160,7 +160,20 @@ load_run = Table(
     Column("duration_s", Float),
     Column("message", Text),
     Column("header", ARRAY(Text), comment="Header of the file as written (file loads)"),
+    Column("fingerprint", BigInteger, comment="What validated the rows of the load "
+           "(etl.validate.fingerprint); NULL: not recorded"),
     CheckConstraint(_in("status", ("running", "succeeded", "failed")), name="ck_load_run_status"),
+)
+
+raw_digest_confirmed = Table(
+    "raw_digest_confirmed",
+    metadata,
+    Column("run_id", Integer, nullable=False, comment="The load that validated the rows again "
+           "(load_run.run_id; no foreign key: a bulk load would check it per row)"),
+    Column("raw_digest", BigInteger, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    comment="Stored rows that a load validated again under its fingerprint and found "
+            "unchanged: their raw digest and content hash (etl.stores.FactStore.known)",
 )
 
 rejected_row = Table(
@@ -206,9 +219,9 @@ incident = Table(
            "key: a bulk load would check it per row)"),
     Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
     *_timestamps(),
-    Column("raw_digest", BigInteger, comment="Digest of the row's text as read and of what "
-           "validated it (etl.validate.fingerprint); NULL or 0: none. A reload skips validating "
-           "rows it holds"),
+    Column("raw_digest", BigInteger, comment="Digest of the row's text as read "
+           "(etl.reader.digests, etl.validate.fingerprint); NULL or 0: none. A reload skips "
+           "validating the rows it holds"),
     Index("uq_incident_source_id", "source", "incident_id", unique=True),
     Index("ix_incident_occurred_at", "occurred_at"),
     Index("ix_incident_category_time", "category", "occurred_at"),

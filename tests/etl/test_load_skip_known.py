@@ -131,19 +131,37 @@ def test_a_reference_change_validates_every_row_again_once(
     before = _q(geo_engine, "SELECT incident_id, updated_at, raw_digest FROM incident"
                 " ORDER BY 1")
     with geo_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bcp_kept AS SELECT * FROM bcp WHERE code = 'RS-HU-HORGOS'"))
         conn.execute(text("DELETE FROM bcp WHERE code = 'RS-HU-HORGOS'"))
     validated.clear()
     after = load_file(geo_engine, geo_settings, "incidents", path)
     assert (after.unchanged, after.rejected) == (200, 1)  # validated again, and refused
     assert list(after.reject_codes) == ["unknown_bcp_code"], after.reject_codes
     assert sum(validated) == 201
-    # the unchanged rows got the new digest, and nothing else changed
+    # no row was rewritten: the 200 unchanged ones are confirmed under the new fingerprint
     now = _q(geo_engine, "SELECT incident_id, updated_at, raw_digest FROM incident ORDER BY 1")
-    assert [r[:2] for r in now] == [r[:2] for r in before]
-    assert sum(a[2] != b[2] for a, b in zip(now, before, strict=True)) == 200
+    assert now == before
+    assert _q(geo_engine, "SELECT count(*) FROM raw_digest_confirmed") == [(200,)]
     validated.clear()
     last = load_file(geo_engine, geo_settings, "incidents", path)
     assert (last.unchanged, last.rejected, sum(validated)) == (200, 1, 1)  # skipped again
+    # the BCP back: every row is held under the first fingerprint again (B-1 too: its row
+    # stayed while it was refused)
+    with geo_engine.begin() as conn:
+        conn.execute(text("INSERT INTO bcp SELECT * FROM bcp_kept"))
+    validated.clear()
+    back = load_file(geo_engine, geo_settings, "incidents", path)
+    assert (back.unchanged, back.rejected, sum(validated)) == (201, 0, 0)
+    # another BCP gone (no row names it): a third fingerprint; its confirmations replace the
+    # second's
+    with geo_engine.begin() as conn:
+        conn.execute(text("DELETE FROM bcp WHERE code = (SELECT min(code) FROM bcp"
+                          " WHERE code <> 'RS-HU-HORGOS')"))
+    validated.clear()
+    third = load_file(geo_engine, geo_settings, "incidents", path)
+    assert (third.unchanged, third.rejected, sum(validated)) == (201, 0, 201)
+    assert _q(geo_engine, "SELECT count(*) FROM raw_digest_confirmed c JOIN load_run r"
+                          " USING (run_id) GROUP BY r.run_id") == [(201,)]
 
 
 def test_a_content_hash_edited_outside_is_repaired_as_by_a_full_validation(
