@@ -212,8 +212,7 @@ class FactStore:
         self.keys_read = self.held_read = False
         self.held: HeldRows | None = None
         self.rows_read = self.asked = 0  # rows given to known, and to classify
-        self.fingerprint: int | None = None  # of this load, once known is asked
-        self.confirmed = False
+        self.confirm_plan: list[_Out] | None = None  # set by the first confirmation
 
     def classify(self, acc: dict[str, Any], engine: Any, file_rows: int = 0) -> Classes:
         """Which accepted rows are new, changed, unchanged, asked on a connection of its own
@@ -260,14 +259,14 @@ class FactStore:
         when the table keeps no raw digests, or they are not read."""
         if not self.lookup or not self.has_raw or fingerprint is None:
             return None
-        self.fingerprint = fingerprint
         if not self.held_read:
             self.held_read = True
             side = self._side(engine)
             stored = facts.estimated_rows(side, self.spec.table)
             if stored <= MAX_ROWS and file_rows * 10 >= stored:
                 self.held = HeldRows(held_pieces(facts.stored_raw_digests(
-                    side, self.spec.table, RAW_DIGEST, self.scope, fingerprint)))
+                    side, self.spec.table, RAW_DIGEST, self.spec.kind, self.scope,
+                    fingerprint)))
         if self.held is None:
             return None
         self.rows_read += len(digests)
@@ -306,7 +305,8 @@ class FactStore:
             self._copy(self._new_table(), _select(acc, new))
         if changed.any():
             self._copy(self._stage("bw_changed"), _select(acc, changed))
-        if classes is not None and classes.stale is not None and classes.stale.any():
+        if (classes is not None and classes.stale is not None and classes.stale.any()
+                and not self.t.strict):  # (a strict load that fails must leave nothing)
             self._confirm(_select(acc, classes.stale))
 
     def _classify(self, acc: dict[str, Any], n: int, db: psycopg.Connection
@@ -353,12 +353,13 @@ class FactStore:
 
     def _confirm(self, acc: dict[str, Any]) -> None:
         """Append rows validated again and found unchanged to ``raw_digest_confirmed``."""
-        columns = facts.table_columns(self.db, CONFIRMED)
-        plan = [_Out(columns["run_id"], lambda acc, n: np.full(n, float(self.t.run_id))),
+        if self.confirm_plan is None:
+            columns = facts.table_columns(self.db, CONFIRMED)
+            self.confirm_plan = [
+                _Out(columns["run_id"], lambda acc, n: np.full(n, float(self.t.run_id))),
                 _Out(columns["raw_digest"], lambda acc, n: acc["__raw"]),
                 _Out(columns["content_hash"], lambda acc, n: _hex16(acc["__h1"]))]
-        self._copy(CONFIRMED, acc, plan)
-        self.confirmed = True
+        self._copy(CONFIRMED, acc, self.confirm_plan)
 
     def _key_targets(self) -> list[str]:
         """The table's natural-key columns (``source`` first when it is part of the key)."""
@@ -382,9 +383,8 @@ class FactStore:
             facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
         updated = added = 0
         keys = self._key_targets()
-        if self.confirmed and self.fingerprint is not None:
-            facts.drop_other_confirmations(self.db, self.spec.kind, self.t.source,
-                                           self.fingerprint)
+        if self.confirm_plan is not None:
+            facts.drop_other_confirmations(self.db, self.t.run_id)
         if "bw_changed" in self.staged:
             updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
             if self.index is not None:  # a key taken for another by its digest (see StoredKeys)

@@ -35,8 +35,10 @@ _PARALLEL_BUILD = "SET LOCAL max_parallel_maintenance_workers = 2"
 _SOURCES = "SELECT source, count(*) FROM incident GROUP BY source ORDER BY 2 DESC, 1"
 _SET_PRINT = "UPDATE load_run SET fingerprint = %s WHERE run_id = %s"
 _DROP_CONFIRMED = (
-    "DELETE FROM raw_digest_confirmed c USING load_run r WHERE r.run_id = c.run_id"
-    " AND r.kind = %s AND r.source = %s AND r.fingerprint IS DISTINCT FROM %s")
+    "DELETE FROM raw_digest_confirmed c USING load_run r, load_run me"
+    " WHERE me.run_id = %(run)s AND r.run_id = c.run_id AND r.kind = me.kind"
+    " AND r.source = me.source AND r.header IS NOT DISTINCT FROM me.header"
+    " AND r.fingerprint IS DISTINCT FROM me.fingerprint")
 _DELETE_SOURCE = "DELETE FROM incident WHERE source = %s"
 
 
@@ -126,26 +128,31 @@ def _key_rows(csv_text: bytes) -> pa.Table:
             strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
-def stored_raw_digests(db: psycopg.Connection, table: str, column: str, source: str | None,
-                       fingerprint: int) -> Iterator[pa.Table]:
-    """The raw digest (``column``) and ``content_hash`` of every row of ``table`` (of
-    ``source``, when given) held as read under ``fingerprint``: a digest (not NULL, not 0)
-    written by a load of that fingerprint, or confirmed by one with that content hash
-    (``raw_digest_confirmed``). Handed over like ``stored_key_texts``: CSV lines aggregated
-    into at most 64 pieces."""
+def stored_raw_digests(db: psycopg.Connection, table: str, column: str, kind: str,
+                       source: str | None, fingerprint: int) -> Iterator[pa.Table]:
+    """Raw digests (``column``) and content hashes held as read under ``fingerprint``, for
+    the rows of ``table`` (of ``source``, when given): each row's own digest (not NULL, not 0)
+    when a load of that fingerprint wrote it, and the confirmations of loads of ``kind`` under
+    it (``raw_digest_confirmed``) whose content hash a row still has (it covers the key and
+    every value: that row is the one confirmed, unchanged since). Handed over like
+    ``stored_key_texts``: CSV lines aggregated into at most 64 pieces."""
     ident = sql.Identifier
-    where = sql.SQL(" AND t.source = %(source)s") if source is not None else sql.SQL("")
+    own = sql.SQL(" AND t.source = %(source)s") if source is not None else sql.SQL("")
+    runs = sql.SQL(" AND r.source = %(source)s") if source is not None else sql.SQL("")
     q = sql.SQL(
-        "SELECT convert_to(string_agg(t.{col}::text || ',\"'"
-        " || replace(coalesce(t.content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
-        " FROM {table} t WHERE t.{col} IS NOT NULL AND t.{col} <> 0{where}"
-        " AND (t.run_id IN (SELECT run_id FROM load_run WHERE fingerprint = %(print)s)"
-        " OR (t.{col}, t.content_hash) IN (SELECT c.raw_digest, c.content_hash"
-        " FROM raw_digest_confirmed c JOIN load_run r ON r.run_id = c.run_id"
-        " WHERE r.fingerprint = %(print)s))"
-        " GROUP BY t.{col} & 63").format(col=ident(column), table=ident(table), where=where)
+        "SELECT convert_to(string_agg(h.raw::text || ',\"'"
+        " || replace(coalesce(h.content_hash, ''), '\"', '\"\"') || '\"', E'\\n'), 'UTF8')"
+        " FROM (SELECT t.{col} AS raw, t.content_hash FROM {table} t"
+        " JOIN load_run r ON r.run_id = t.run_id"
+        " WHERE r.fingerprint = %(print)s AND t.{col} IS NOT NULL AND t.{col} <> 0{own}"
+        " UNION ALL SELECT c.raw_digest, c.content_hash FROM raw_digest_confirmed c"
+        " JOIN load_run r ON r.run_id = c.run_id"
+        " WHERE r.fingerprint = %(print)s AND r.kind = %(kind)s{runs}"
+        " AND c.content_hash IN (SELECT t.content_hash FROM {table} t WHERE true{own})) h"
+        " GROUP BY h.raw & 63").format(col=ident(column), table=ident(table), own=own,
+                                        runs=runs)
     with db.cursor(binary=True) as cur:
-        for (piece,) in cur.stream(q, {"source": source, "print": fingerprint}):
+        for (piece,) in cur.stream(q, {"source": source, "print": fingerprint, "kind": kind}):
             if piece:
                 yield pacsv.read_csv(
                     pa.py_buffer(bytes(piece)),
@@ -162,11 +169,11 @@ def set_fingerprint(db: psycopg.Connection, run_id: int, fingerprint: int) -> No
     db.execute(_SET_PRINT, (fingerprint, run_id))
 
 
-def drop_other_confirmations(db: psycopg.Connection, kind: str, source: str,
-                             fingerprint: int) -> None:
-    """Forget the confirmations of ``kind`` and ``source`` under other fingerprints (a load
-    under ``fingerprint`` has just confirmed the rows it found unchanged)."""
-    db.execute(_DROP_CONFIRMED, (kind, source, fingerprint))
+def drop_other_confirmations(db: psycopg.Connection, run_id: int) -> None:
+    """Forget the confirmations of the loads of the same kind, source and file header as
+    ``run_id`` under other fingerprints (``run_id`` has just confirmed the rows it found
+    unchanged under its own)."""
+    db.execute(_DROP_CONFIRMED, {"run": run_id})
 
 
 def estimated_rows(db: psycopg.Connection, table: str) -> float:
