@@ -66,6 +66,7 @@ def load_into(run: Run, spec: SourceSpec, inp: InputFile, *, strict: bool = Fals
         valid_print = fingerprint(spec, report.source, list(inp.columns), refs, ctx)
         if valid_print is not None:  # (None: a reference without canonical text)
             raw_print = layout(spec.kind, report.source, list(inp.columns))
+            inp.lazy_text = bool(getattr(store, "lookup", False))  # a reload: most rows held
     chunks = _whole(inp, spec) if spec.whole_file else prefetched(inp.chunks())
     try:
         if valid_print is not None and not report.dry_run:

@@ -160,7 +160,7 @@ def _text_bytes(table: pa.Table) -> int:
 
 
 def _arrow_frame(inp: InputFile, table: pa.Table, offset: int) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype) if inp.lazy_text else table.to_pandas()
     frame.columns = inp.columns
     frame[ROW] = np.arange(offset + 1, offset + len(frame) + 1)
     return frame

@@ -50,6 +50,11 @@ class InputFile:
     text_fields: list[str] = field(default_factory=list)  # GeoJSON/GeoPackage text fields
     notes: list[str] = field(default_factory=list)  # what people should know about the read
     reader: Callable[[InputFile], Iterator[Chunk]] | None = None
+    #: Give Arrow's text columns as they are (``pd.ArrowDtype``), not as Python strings: the
+    #: validator turns a column into objects when it reads it (``ColumnChecker.raw``), so a
+    #: reload that skips most rows (``etl.validate.fingerprint``) makes strings of the keys
+    #: only. Only the Arrow CSV reader makes such frames.
+    lazy_text: bool = False
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the rows in chunks of at most ``chunk_rows``."""
