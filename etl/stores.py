@@ -93,7 +93,7 @@ class Classes:
     new: np.ndarray
     changed: np.ndarray
     #: Unchanged rows not held as read (validated under another fingerprint, or written
-    #: from other text): their digest and content hash are confirmed (``confirm``).
+    #: from other text): their digest and content hash are confirmed (``_confirm``).
     stale: np.ndarray | None = None
 
     @property
@@ -344,10 +344,9 @@ class FactStore:
     def _new_table(self) -> str:
         return self._stage("bw_new") if self.t.strict else self.spec.table
 
-    def _stage(self, name: str, plan: list[_Out] | None = None) -> str:
+    def _stage(self, name: str) -> str:
         if name not in self.staged:
-            names = self.names if plan is None else [o.col.name for o in plan]
-            facts.create_stage(self.db, name, self.spec.table, names)
+            facts.create_stage(self.db, name, self.spec.table, self.names)
             self.staged.add(name)
         return name
 
@@ -360,10 +359,6 @@ class FactStore:
                 _Out(columns["raw_digest"], lambda acc, n: acc["__raw"]),
                 _Out(columns["content_hash"], lambda acc, n: _hex16(acc["__h1"]))]
         self._copy(CONFIRMED, acc, self.confirm_plan)
-
-    def _key_targets(self) -> list[str]:
-        """The table's natural-key columns (``source`` first when it is part of the key)."""
-        return (["source"] if self.spec.source_in_key else []) + self.keys
 
     def _copy(self, table: str, acc: dict[str, Any], plan: list[_Out] | None = None) -> None:
         """One COPY of the rows (of the columns of ``plan``, by default all), assembled
@@ -382,10 +377,10 @@ class FactStore:
         if "bw_new" in self.staged:
             facts.insert_from(self.db, self.spec.table, "bw_new", self.names)
         updated = added = 0
-        keys = self._key_targets()
         if self.confirm_plan is not None:
             facts.drop_other_confirmations(self.db, self.t.run_id)
         if "bw_changed" in self.staged:
+            keys = (["source"] if self.spec.source_in_key else []) + self.keys
             updated = facts.update_from(self.db, self.spec.table, "bw_changed", self.names, keys)
             if self.index is not None:  # a key taken for another by its digest (see StoredKeys)
                 added = facts.insert_missing_from(self.db, self.spec.table, "bw_changed",

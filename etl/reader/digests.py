@@ -5,9 +5,10 @@ hash (Rust, several threads, outside the GIL: about 0.6 s of CPU per million 15-
 where pandas' ``hash_array`` holds the GIL 1.2 s). Only the Arrow CSV reader makes them (it
 holds the chunk as an Arrow table); rows read otherwise have none, and are always validated.
 
-The digest alone says nothing about validity: ``etl.validate.fingerprint`` mixes in what the
-rows are validated against (the code, the references, the settings, the columns), and the
-polars version (its row hash is stable within one version only).
+The digest alone says nothing about validity: the load mixes in the file's layout (kind,
+source, columns: ``etl.validate.fingerprint.layout``) and records what the rows are validated
+against (``etl.validate.fingerprint.fingerprint``, the polars version included: its row hash
+is stable within one version only) on its run.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def layout(kind: str, source: str, columns: Sequence[str]) -> int:
 
 
 def mixed(digests: np.ndarray, print_: int) -> np.ndarray:
-    """Row digests mixed with a fingerprint, never 0 (0 stands for no digest)."""
+    """Row digests mixed with ``print_`` (a ``layout``), never 0 (0 stands for no digest)."""
     with np.errstate(over="ignore"):
         out = (digests ^ np.uint64(print_)) * _MIX
     out[out == 0] = np.uint64(1)

@@ -115,17 +115,17 @@ def stored_key_texts(db: psycopg.Connection, table: str, keys: Sequence[TableCol
     with db.cursor(binary=True) as cur:
         for (piece,) in cur.stream(q, (source,) if source is not None else ()):
             if piece:
-                yield _key_rows(bytes(piece))
+                yield _csv_rows(bytes(piece), {"key": pa.string(), "content_hash": pa.string()})
 
 
-def _key_rows(csv_text: bytes) -> pa.Table:
+def _csv_rows(csv_text: bytes, columns: dict[str, pa.DataType]) -> pa.Table:
+    """One piece of CSV lines printed by the server (quoted values may hold line ends)."""
     return pacsv.read_csv(
         pa.py_buffer(csv_text),
-        read_options=pacsv.ReadOptions(column_names=["key", "content_hash"], use_threads=False),
+        read_options=pacsv.ReadOptions(column_names=list(columns), use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types={"key": pa.string(), "content_hash": pa.string()},
-            strings_can_be_null=False, quoted_strings_can_be_null=False))
+            column_types=columns, strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
 def stored_raw_digests(db: psycopg.Connection, table: str, column: str, kind: str,
@@ -154,14 +154,7 @@ def stored_raw_digests(db: psycopg.Connection, table: str, column: str, kind: st
     with db.cursor(binary=True) as cur:
         for (piece,) in cur.stream(q, {"source": source, "print": fingerprint, "kind": kind}):
             if piece:
-                yield pacsv.read_csv(
-                    pa.py_buffer(bytes(piece)),
-                    read_options=pacsv.ReadOptions(column_names=["raw", "content_hash"],
-                                                   use_threads=False),
-                    parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types={"raw": pa.int64(), "content_hash": pa.string()},
-                        strings_can_be_null=False, quoted_strings_can_be_null=False))
+                yield _csv_rows(bytes(piece), {"raw": pa.int64(), "content_hash": pa.string()})
 
 
 def set_fingerprint(db: psycopg.Connection, run_id: int, fingerprint: int) -> None:

@@ -94,6 +94,15 @@ def _hex64(texts: pa.Array) -> np.ndarray:
     return np.bitwise_or.reduce(nibbles << _NIBBLES, axis=1, initial=np.uint64(0))
 
 
+def _positions(sorted_values: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """Where each needle is, or would be, in ``sorted_values`` (not empty), clamped to its
+    last position; the needles are searched sorted, in step through memory (5x faster)."""
+    order = np.argsort(needles)
+    at = np.empty(len(needles), dtype=np.intp)
+    at[order] = np.searchsorted(sorted_values, needles[order])
+    return np.minimum(at, len(sorted_values) - 1)
+
+
 class StoredKeys:
     """Sorted key digests of a table's rows, with their content hashes."""
 
@@ -125,10 +134,7 @@ class StoredKeys:
         with its content is unchanged."""
         if not len(self.keys):
             return np.ones(len(keys), dtype=bool), np.zeros(len(keys), dtype=bool)
-        order = np.argsort(keys)  # sorted needles search in step through memory: 5x faster
-        at = np.empty(len(keys), dtype=np.intp)
-        at[order] = np.searchsorted(self.keys, keys[order])
-        at = np.minimum(at, len(self.keys) - 1)
+        at = _positions(self.keys, keys)
         found = self.keys[at] == keys
         same = found & (self.contents[at] == contents)
         if len(self.shared):  # a shared digest: compare with every row holding it
@@ -174,10 +180,7 @@ class HeldRows:
         content = np.zeros(len(digests), dtype=np.uint64)
         if not len(self.raws) or not len(digests):
             return hit, content
-        order = np.argsort(digests)  # sorted needles search in step through memory
-        at = np.empty(len(digests), dtype=np.intp)
-        at[order] = np.searchsorted(self.raws, digests[order])
-        at = np.minimum(at, len(self.raws) - 1)
+        at = _positions(self.raws, digests)
         hit = (self.raws[at] == digests) & (digests != 0)
         content[hit] = self.contents[at[hit]]
         return hit, content
